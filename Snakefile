@@ -1,0 +1,22 @@
+# spinestudy: DICOM ingestion -> radiomics -> validated tables -> statistics -> figures and report.
+# This file only wires the stages together; each stage lives in workflow/rules/<stage>.smk.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/ingest.smk"
+
+
+rule all:
+    input:
+        "results/ingest/series_index.parquet",
+        "results/ingest/exclusions.csv",

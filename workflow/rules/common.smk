@@ -1,0 +1,69 @@
+# Shared by every stage: config validation, the pseudonymous patient list, input helpers.
+import functools
+import re
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from spinestudy import pseudonym
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+KEY = pseudonym.key_from_config(config)
+CENTRES = sorted(config["centres"])
+
+
+wildcard_constraints:
+    centre="|".join(map(re.escape, CENTRES)),
+    patient="p[0-9a-f]{12}",
+
+
+def cohort_ready():
+    """In demo mode, make the caller wait for the demo_cohort checkpoint before listing files."""
+    if config["cohort"] == "demo":
+        checkpoints.demo_cohort.get()
+
+
+def dicom_root(centre):
+    root = Path(config["centres"][centre]["dicom"])
+    if not root.is_dir():
+        raise WorkflowError(f"centre {centre}: DICOM folder {root} does not exist (config: centres/{centre}/dicom)")
+    return root
+
+
+@functools.cache
+def _folders(centre):
+    return {pseudonym.patient(KEY, centre, d.name): d for d in sorted(dicom_root(centre).iterdir()) if d.is_dir()}
+
+
+def patient_folders(centre):
+    """Pseudonym -> patient folder for a centre (one folder per patient under its DICOM root)."""
+    cohort_ready()
+    return _folders(centre)
+
+
+@functools.cache
+def _files(folder):
+    return sorted(str(p) for p in Path(folder).rglob("*") if p.is_file())
+
+
+def patient_files(wildcards):
+    """Every file under one patient's folder: the ingestion job's input."""
+    return _files(patient_folders(wildcards.centre)[wildcards.patient])
+
+
+def stray_files(centre):
+    """Files lying directly in a centre's DICOM root, outside any patient folder."""
+    cohort_ready()
+    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
+
+
+def per_patient(pattern):
+    """Input function: pattern expanded over every centre's patients."""
+
+    def inputs(wildcards):
+        return [pattern.format(centre=c, patient=p) for c in CENTRES for p in patient_folders(c)]
+
+    return inputs

@@ -1,0 +1,16 @@
+# The synthetic demo cohort, generated only when config cohort is "demo".
+if config["cohort"] == "demo":
+
+    checkpoint demo_cohort:
+        output:
+            f"{config['demo']['out']}/manifest.json",
+        params:
+            out=config["demo"]["out"],
+            patients=config["demo"]["patients"],
+            seed=config["demo"]["seed"],
+            centres=CENTRES,
+        threads: workflow.cores
+        log:
+            "logs/demo_cohort.log",
+        script:
+            "../../scripts/demo_cohort.py"
