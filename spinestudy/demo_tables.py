@@ -82,11 +82,12 @@ TEP_SHARES = (  # % of endplates with Rajasekaran defect grade 1..6
 JAROSZ_MEDIAN = (9, 8, 14, 10)  # median Jarosz score (0-30: 5 levels x height 0-3 + osteophytes 0-3)
 QUESTIONNAIRE_BEFORE = 518 / 912  # Results: 56.8% completed questionnaires before the procedure
 QUESTIONNAIRE_AFTER = 0.8  # share of those that also answered after it (assumption, not reported)
-# Questionnaire score means as fractions of the scale maximum, set to the Table 1 group medians.
+# Questionnaire score means as fractions of the scale maximum, set to the Table 1 group medians
+# (ODI: +0.015 because a beta with mean < 0.5 has its median below the mean).
 NPRS_BACK_MEAN = (0.5, 0.4, 0.45, 0.45)  # stenosis: non-smokers; smokers x exp(beta), median 5
 NPRS_LEG_MEAN = (0.4, 0.5, 0.6, 0.5)
 DN4_MEAN = (0.25, 0.4, 0.4, 0.3)
-ODI_MEAN = (0.34, 0.30, 0.38, 0.285)
+ODI_MEAN = (0.355, 0.315, 0.395, 0.30)
 SCORE_CONCENTRATION = {"nprs": 4.0, "dn4": 6.0, "odi": 8.0}  # beta concentration: Table 1 IQR widths
 PROCEDURE_PERIOD = (date(2021, 1, 1), date(2024, 12, 31))  # RuDDS ran 2021-2024
 
@@ -95,7 +96,7 @@ STENOSIS = SYNDROMES.index("degenerative stenosis")
 SMOKING_NPRS_BACK_BETA = 0.307  # Table 2: Poisson beta of smoking on back NPRS before, stenosis
 SMOKING_MCID_OR = (1.1, 1.1, 2.03, 1.1)  # Table 2: OR 2.03 in stenosis; 1.1 elsewhere gives ~1.28 overall
 SMOKING_MCID_OR_TOTAL = 1.28  # Table 2: OR 1.28 in the total sample (marginal, not syndrome-adjusted)
-MCID_BASE_PROBABILITY = 0.55  # non-smokers able to reach MCID (assumption; fits after-NPRS medians)
+MCID_BASE_PROBABILITY = 0.55  # P(MCID) of non-smokers with before >= 2 (assumption; fits after-NPRS medians)
 MCID_POINTS = 1.2  # Methods: MCID = back NPRS before - after >= 1.2
 AGE_LATENT_PER_DECADE = 0.5  # disc severity per decade of age (Figure 2: steep rise with age)
 LEVEL_LATENT_SHIFT = (-0.5, -0.25, 0.0, 0.25, 0.5)  # L1-L2..L5-S1 (Figure 2: lower levels worse)
@@ -281,11 +282,11 @@ def simulate_cohort(n_patients: int, centres: list[str], seed: int) -> tuple[pd.
     group = rng.choice(len(SYNDROMES), size=n_patients, p=np.array(GROUP_COUNTS) / sum(GROUP_COUNTS))
     clinical = _simulate_clinical(rng, group, list(centres))
     gradings = _simulate_gradings(rng, clinical, group)
-    truth = {"seed": int(seed), "n_patients": int(n_patients), "centres": list(centres), **planted_effects()}
+    truth = {"seed": int(seed), "n_patients": int(n_patients), "centres": list(centres), **_planted_effects()}
     return clinical, gradings, truth
 
 
-def planted_effects() -> dict:
+def _planted_effects() -> dict:
     """The effects built into the simulation, with their parameters and sources."""
     return {
         "source": "RuDDS, Leonova et al. Global Spine J 2025, doi:10.1177/21925682251373046",
@@ -340,7 +341,9 @@ def planted_effects() -> dict:
 
 
 def write_centre_tables(clinical: pd.DataFrame, gradings: pd.DataFrame, centre: str, out_dir: Path) -> dict[str, Path]:
-    """Write one centre's clinical and grading files the way that centre sends them; return {'clinical': path, 'gradings': path}."""
+    """Write one centre's clinical and grading files the way that centre sends them.
+
+    Returns {'clinical': path, 'gradings': path}; rows of other centres are ignored."""
     spec = CENTRE_FORMATS[centre]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -443,9 +446,10 @@ def _simulate_gradings(rng: np.random.Generator, clinical: pd.DataFrame, group: 
     mean = _latent_mean(age[:, None], np.array(LEVEL_LATENT_SHIFT)[None, :])
     disc = mean + PATIENT_SD * rng.standard_normal((n, 1)) + LEVEL_SD * rng.standard_normal((n, k))
     groups = np.repeat(group[:, None], k, axis=1)
-    grades = {"pfirrmann": 1 + _cut(disc, groups, PFIRRMANN_SHARES, 1.0, 0.0)}
+    grades = {"pfirrmann": 1 + _cut(disc, groups, PFIRRMANN_SHARES, loading=1.0, noise_sd=0.0)}
+    # Jarosz items 0-3 ~ binomial(3, median/30) per level, so the 10-item score has the Table 1 median.
+    shares = [stats.binom.pmf(range(4), 3, median / 30) for median in JAROSZ_MEDIAN]
     for item in ("jarosz_height", "osteophytes"):
-        shares = [stats.binom.pmf(range(4), 3, m / 30) for m in JAROSZ_MEDIAN]
         grades[item] = _cut(_item_latent(rng, disc, item), groups, shares, *ITEM_LOADINGS[item])
     for endplate in ("upper", "lower"):
         grades[f"modic_{endplate}"] = _modic(rng, _item_latent(rng, disc, "modic"), groups)

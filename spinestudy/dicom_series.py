@@ -162,12 +162,13 @@ def describe(series: Series) -> dict:
         return float(value) if value not in (None, "") else None
 
     spacing = ds.get("PixelSpacing") or [None, None]
-    iop = ds.get("ImageOrientationPatient")
+    planes = {orientation(s.ds.ImageOrientationPatient) for s in series.slices
+              if len(s.ds.get("ImageOrientationPatient") or []) == 6}
     return {
         "series_number": int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
         "series_description": str(ds.get("SeriesDescription", "")),
         "modality": str(ds.get("Modality", "")),
-        "orientation": orientation(iop) if iop and len(iop) == 6 else None,
+        "orientation": planes.pop() if len(planes) == 1 else ("mixed" if planes else None),
         "n_slices": len(series.slices),
         "rows": int(ds.Rows) if ds.get("Rows") is not None else None,
         "columns": int(ds.Columns) if ds.get("Columns") is not None else None,

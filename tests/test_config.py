@@ -1,0 +1,31 @@
+"""The shipped config satisfies the schema, and a broken one is refused with the key named."""
+
+import copy
+
+import pytest
+
+from spinestudy.config import ConfigError, validate
+
+
+def test_shipped_config_is_valid(config):
+    assert validate(config) is config
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (lambda c: c.update(cohort="demos"), "cohort: 'demos' is not one of ['demo', 'own']"),
+        (lambda c: c["ingest"].update(sequences=["T3"]), "ingest/sequences/0"),
+        (lambda c: c["ingest"]["sequence_rules"].append({"sequence": "T1", "tr": [1]}), "ingest/sequence_rules/7/tr"),
+        (lambda c: c["centres"]["A"].update(dicm="x"), "centres/A: Additional properties are not allowed ('dicm'"),
+        (lambda c: c["ingest"].pop("orientation"), "ingest: 'orientation' is a required property"),
+        (lambda c: c["ingest"]["sequence_rules"].append({"sequence": "T1", "description": "(t1"}),
+         "ingest/sequence_rules/7/description: '(t1' is not a 'regex'"),
+    ],
+)
+def test_broken_config_names_the_key(config, change, named):
+    broken = copy.deepcopy(config)
+    change(broken)
+    with pytest.raises(ConfigError) as err:
+        validate(broken)
+    assert named in str(err.value)
