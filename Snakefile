@@ -14,9 +14,15 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/tables.smk"
 
 
 rule all:
     input:
         "results/ingest/series_index.parquet",
         "results/ingest/exclusions.csv",
+        "results/tables/analysis.parquet",
+        "results/tables/gradings_long.parquet",
+        "results/tables/exclusions.csv",
+        "results/tables/flow.csv",
+        "results/tables/missingness.csv",

@@ -1,4 +1,4 @@
-"""Command line: `spinestudy demo ...` and `spinestudy pseudonym ...`."""
+"""Command line: `spinestudy demo`, `spinestudy tables` and `spinestudy pseudonym`."""
 
 import argparse
 
@@ -22,6 +22,20 @@ def _pseudonym(args) -> None:
         print(f"{identifier}\t{pseudonym.patient(key, args.centre, identifier)}")
 
 
+def _tables(args) -> None:
+    import yaml
+
+    from spinestudy.merge import build_tables
+
+    config = configuration.load(args.config)
+    if args.centres:
+        with open(args.centres) as fh:
+            config = configuration.validate(config | {"centres": yaml.safe_load(fh)["centres"]})
+    build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
+                 on_invalid=config["tables"]["on_invalid"], mcid_threshold=config["tables"]["mcid_threshold"])
+    print(f"tables written to {args.out}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="spinestudy", description=__doc__)
     sub = parser.add_subparsers(required=True)
@@ -38,6 +52,11 @@ def main(argv: list[str] | None = None) -> None:
     pseudo.add_argument("ids", nargs="+")
     pseudo.add_argument("--config", default="config/config.yaml")
     pseudo.set_defaults(func=_pseudonym)
+    tables = sub.add_parser("tables", help="run the tables stage alone, e.g. on the SPIDER gradings")
+    tables.add_argument("--config", default="config/config.yaml")
+    tables.add_argument("--centres", help="YAML file whose `centres` replace the config's (e.g. config/spider.yaml)")
+    tables.add_argument("--out", required=True)
+    tables.set_defaults(func=_tables)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -3,7 +3,6 @@
 import gzip
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+
+from spinestudy.anatomy import LEVELS
+from spinestudy.demo_dicom import write_patient
 
 pytestmark = pytest.mark.workflow
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
@@ -52,6 +54,15 @@ def test_outputs_exist_and_cover_every_patient(workdir):
     assert (index.orientation[index.status == "volume"] == "SAG").all()
 
 
+def test_tables_cover_every_patient(workdir):
+    analysis = pd.read_parquet(workdir / "results/tables/analysis.parquet")
+    index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
+    assert len(analysis) == 6 and set(analysis.patient) == set(index.patient)
+    flow = pd.read_csv(workdir / "results/tables/flow.csv").set_index("centre")
+    assert flow.loc["all", "analysed"] == 6
+    assert len(pd.read_parquet(workdir / "results/tables/gradings_long.parquet")) == 6 * 5
+
+
 def test_planted_defects_are_in_the_exclusion_log(workdir):
     truth = yaml.safe_load((workdir / "resources/demo/truth.yaml").read_text())
     log = pd.read_csv(workdir / "results/ingest/exclusions.csv", keep_default_na=False)
@@ -84,11 +95,27 @@ def test_second_run_has_nothing_to_do(workdir):
 def test_new_patient_reruns_only_its_own_ingestion(workdir):
     dicom = workdir / "resources/demo/A/dicom"
     before = {p: p.stat().st_mtime_ns for p in (workdir / "results/ingest/patients").rglob("*") if p.is_file()}
-    source = sorted(d for d in dicom.iterdir() if d.is_dir())[0]
-    shutil.copytree(source, dicom / "A9999")
+    patient = {"study_id": "A9999", "centre": "A", "age": 61.0, "sex": "F", "procedure_date": "2023-05-02"}
+    levels = pd.DataFrame({"level": LEVELS, "pfirrmann": [2, 3, 3, 4, 5], "jarosz_height": [0, 0, 1, 2, 3],
+                           "osteophytes": [0, 1, 1, 2, 2], "modic_upper": [0, 0, 0, 1, 2],
+                           "modic_lower": [0, 0, 0, 0, 2], "tep_upper": [2, 2, 3, 4, 5], "tep_lower": [2, 3, 3, 4, 5]})
+    write_patient(dicom, workdir / "new_mask.nii.gz", patient, levels, seed=99)
     counts = job_counts(snakemake(workdir))
-    assert counts == {"ingest_patient": 1, "series_index": 1, "ingest_exclusions": 1, "all": 1}
+    assert counts == {"ingest_patient": 1, "series_index": 1, "ingest_exclusions": 1, "tables": 1, "all": 1}
     after = {p: p.stat().st_mtime_ns for p in before}
     assert after == before
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
     assert index.patient.nunique() == 7
+    log = pd.read_csv(workdir / "results/tables/exclusions.csv")
+    assert log.reason.tolist() == ["MRI series but no clinical or grading row"]
+
+
+def test_edited_clinical_value_reruns_tables_only(workdir):
+    clinical = workdir / "resources/demo/A/A_clinical.csv"
+    table = pd.read_csv(clinical, dtype=str, keep_default_na=False)
+    table.loc[0, "bmi"] = "31.4"
+    table.to_csv(clinical, index=False)
+    counts = job_counts(snakemake(workdir))
+    assert counts == {"tables": 1, "all": 1}
+    analysis = pd.read_parquet(workdir / "results/tables/analysis.parquet")
+    assert 31.4 in analysis.bmi.round(1).tolist()

@@ -13,6 +13,7 @@ validate(config, "../schemas/config.schema.yaml")
 
 KEY = pseudonym.key_from_config(config)
 CENTRES = sorted(config["centres"])
+IMAGING_CENTRES = [c for c in CENTRES if "dicom" in config["centres"][c]]
 
 
 wildcard_constraints:
@@ -64,6 +65,12 @@ def per_patient(pattern):
     """Input function: pattern expanded over every centre's patients."""
 
     def inputs(wildcards):
-        return [pattern.format(centre=c, patient=p) for c in CENTRES for p in patient_folders(c)]
+        return [pattern.format(centre=c, patient=p) for c in IMAGING_CENTRES for p in patient_folders(c)]
 
     return inputs
+
+
+def table_files(wildcards):
+    """Every clinical and grading file the centres send: the tables stage's input."""
+    cohort_ready()
+    return [cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in ("clinical", "gradings") if t in cfg]

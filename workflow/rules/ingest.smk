@@ -36,6 +36,6 @@ rule ingest_exclusions:
     output:
         "results/ingest/exclusions.csv",
     params:
-        stray=lambda wc: {c: stray_files(c) for c in CENTRES},
+        stray=lambda wc: {c: stray_files(c) for c in IMAGING_CENTRES},
     script:
         "../../scripts/ingest_exclusions.py"
