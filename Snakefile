@@ -14,6 +14,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/radiomics.smk"
 include: "workflow/rules/tables.smk"
 
 
@@ -21,6 +22,9 @@ rule all:
     input:
         "results/ingest/series_index.parquet",
         "results/ingest/exclusions.csv",
+        "results/radiomics/features.parquet",
+        "results/radiomics/diagnostics.parquet",
+        "results/radiomics/exclusions.csv",
         "results/tables/analysis.parquet",
         "results/tables/gradings_long.parquet",
         "results/tables/exclusions.csv",

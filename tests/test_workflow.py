@@ -3,6 +3,7 @@
 import gzip
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from spinestudy.anatomy import LEVELS
+from spinestudy.anatomy import LEVELS, label_table, modic_label
 from spinestudy.demo_dicom import write_patient
 
 pytestmark = pytest.mark.workflow
@@ -37,7 +38,9 @@ def job_counts(log: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, config) -> Path:
     work = tmp_path_factory.mktemp("workflow")
-    cfg = config | {"demo": {"out": "resources/demo", "patients": 6, "seed": 7}}
+    shutil.copy(REPO / "config/radiomics/mr_quick.yaml", work / "params.yaml")
+    radiomics = config["radiomics"] | {"params": "params.yaml", "labels": str(REPO / "config/labels.yaml")}
+    cfg = config | {"demo": {"out": "resources/demo", "patients": 6, "seed": 7}, "radiomics": radiomics}
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(work)
     return work
@@ -61,6 +64,27 @@ def test_tables_cover_every_patient(workdir):
     flow = pd.read_csv(workdir / "results/tables/flow.csv").set_index("centre")
     assert flow.loc["all", "analysed"] == 6
     assert len(pd.read_parquet(workdir / "results/tables/gradings_long.parquet")) == 6 * 5
+
+
+def test_radiomics_features_for_every_roi(workdir):
+    features = pd.read_parquet(workdir / "results/radiomics/features.parquet")
+    gradings = pd.read_parquet(workdir / "results/tables/gradings_long.parquet")
+    labels = label_table()
+    lesions = {(row.patient, labels[modic_label(row.level, endplate)])
+               for row in gradings.itertuples() for endplate in ("upper", "lower")
+               if getattr(row, f"modic_{endplate}") > 0}
+    discs = {(p, f"{level} disc") for p in gradings.patient.unique() for level in LEVELS}
+    assert set(zip(features.patient, features.structure)) == lesions | discs
+    for sequence in ("T1", "T2", "STIR"):
+        assert f"{sequence}_original_shape_Sphericity" in features
+        assert f"{sequence}_log-sigma-3-0-mm-3D_glcm_Idmn" in features
+    log = pd.read_csv(workdir / "results/radiomics/exclusions.csv")
+    assert log.reason.tolist() == ["no STIR volume (see results/ingest/exclusions.csv)"]
+    # the STIR features of the patient whose STIR series was excluded are missing, not invented
+    stir_missing = features[features.patient == log.patient[0]]
+    assert stir_missing.filter(like="STIR_").isna().all().all() and len(stir_missing) >= 5
+    diagnostics = pd.read_parquet(workdir / "results/radiomics/diagnostics.parquet")
+    assert (diagnostics.pyradiomics == "v3.0.1").all() and (diagnostics.voxels >= 20).all()
 
 
 def test_planted_defects_are_in_the_exclusion_log(workdir):
@@ -94,14 +118,17 @@ def test_second_run_has_nothing_to_do(workdir):
 
 def test_new_patient_reruns_only_its_own_ingestion(workdir):
     dicom = workdir / "resources/demo/A/dicom"
-    before = {p: p.stat().st_mtime_ns for p in (workdir / "results/ingest/patients").rglob("*") if p.is_file()}
+    before = {p: p.stat().st_mtime_ns for stage in ("ingest/patients", "radiomics")
+              for p in (workdir / "results" / stage).rglob("*") if p.is_file() and p.parent.name != "radiomics"}
     patient = {"study_id": "A9999", "centre": "A", "age": 61.0, "sex": "F", "procedure_date": "2023-05-02"}
     levels = pd.DataFrame({"level": LEVELS, "pfirrmann": [2, 3, 3, 4, 5], "jarosz_height": [0, 0, 1, 2, 3],
                            "osteophytes": [0, 1, 1, 2, 2], "modic_upper": [0, 0, 0, 1, 2],
                            "modic_lower": [0, 0, 0, 0, 2], "tep_upper": [2, 2, 3, 4, 5], "tep_lower": [2, 3, 3, 4, 5]})
-    write_patient(dicom, workdir / "new_mask.nii.gz", patient, levels, seed=99)
+    write_patient(dicom, workdir / "resources/demo/A/masks/A9999.nii.gz", patient, levels, seed=99)
     counts = job_counts(snakemake(workdir))
-    assert counts == {"ingest_patient": 1, "series_index": 1, "ingest_exclusions": 1, "tables": 1, "all": 1}
+    assert counts == {"ingest_patient": 1, "series_index": 1, "ingest_exclusions": 1, "radiomics_patient": 1,
+                      "radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1,
+                      "tables": 1, "all": 1}
     after = {p: p.stat().st_mtime_ns for p in before}
     assert after == before
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
@@ -119,3 +146,11 @@ def test_edited_clinical_value_reruns_tables_only(workdir):
     assert counts == {"tables": 1, "all": 1}
     analysis = pd.read_parquet(workdir / "results/tables/analysis.parquet")
     assert 31.4 in analysis.bmi.round(1).tolist()
+
+
+def test_changed_radiomics_params_rerun_extraction_only(workdir):
+    params = workdir / "params.yaml"
+    params.write_text(params.read_text().replace("binWidth: 5", "binWidth: 10"))
+    counts = job_counts(snakemake(workdir))
+    assert counts == {"radiomics_patient": 7, "radiomics_features": 1, "radiomics_diagnostics": 1,
+                      "radiomics_exclusions": 1, "all": 1}

@@ -74,3 +74,12 @@ def table_files(wildcards):
     """Every clinical and grading file the centres send: the tables stage's input."""
     cohort_ready()
     return [cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in ("clinical", "gradings") if t in cfg]
+
+
+def patient_mask(wildcards):
+    """The patient's ROI mask file, or nothing when the centre has none for this patient."""
+    pattern = config["centres"][wildcards.centre].get("masks")
+    if not pattern:
+        return []
+    path = Path(pattern.format(id=patient_folders(wildcards.centre)[wildcards.patient].name))
+    return [str(path)] if path.is_file() else []

@@ -1,0 +1,124 @@
+"""Benchmark: PyRadiomics' command-line batch mode vs spinestudy.radiomics_extract on sagittal lumbar T2.
+
+    .venv/bin/python benchmarks/extraction.py [--patients 2] [--params config/radiomics/mr_default.yaml]
+
+Builds a small demo cohort (spinestudy.demo) unless --cohort points to one, reads each patient's T2 series,
+then runs the same (image, mask, label) cases through `pyradiomics cases.csv -o out.csv -f csv -p params`
+and through `extract_patient`, and prints both wall times, the speed-up and the largest relative
+feature difference.
+"""
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pydicom
+import SimpleITK as sitk
+
+from spinestudy import anatomy, demo
+from spinestudy import radiomics_extract as rx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def t2_volume(patient_dir: Path, out: Path) -> Path:
+    """The patient's sagittal T2 series (description contains 't2', not 'tirm') written as NIfTI."""
+    series: dict[str, list] = {}
+    for path in (p for p in sorted(patient_dir.rglob("*")) if p.is_file()):
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        except pydicom.errors.InvalidDicomError:
+            continue
+        description = str(ds.get("SeriesDescription", "")).lower()
+        if "t2" in description and "tirm" not in description:
+            series.setdefault(ds.SeriesInstanceUID, []).append((int(ds.InstanceNumber), str(path)))
+    files = max(series.values(), key=len)
+    sitk.WriteImage(sitk.ReadImage([f for _, f in sorted(files)]), str(out))
+    return out
+
+
+def cases(cohort: Path, patients: int, work: Path) -> pd.DataFrame:
+    """One row per (patient, label) present in the label map: Image, Mask, Label, patient."""
+    rows = []
+    for mask in sorted(cohort.glob("*/masks/*.nii.gz"))[:patients]:
+        patient = mask.name.removesuffix(".nii.gz")
+        image = t2_volume(mask.parents[1] / "dicom" / patient, work / f"{patient}_T2.nii.gz")
+        labels = np.unique(sitk.GetArrayViewFromImage(sitk.ReadImage(str(mask))))
+        rows += [dict(Image=str(image), Mask=str(mask), Label=int(v), patient=patient)
+                 for v in labels if int(v) in anatomy.label_table()]
+    return pd.DataFrame(rows)
+
+
+def run_pyradiomics(table: pd.DataFrame, params: Path, work: Path) -> tuple[float, pd.DataFrame]:
+    table[["Image", "Mask", "Label"]].to_csv(work / "cases.csv", index=False)
+    out = work / "pyradiomics.csv"
+    start = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / "pyradiomics"), str(work / "cases.csv"), "-o", str(out),
+                    "-f", "csv", "-p", str(params), "--verbosity", "1"], check=True)
+    return time.perf_counter() - start, pd.read_csv(out)
+
+
+def run_spinestudy(table: pd.DataFrame, params: Path, work: Path) -> tuple[float, pd.DataFrame]:
+    start = time.perf_counter()
+    frames = []
+    for patient, rows in table.groupby("patient", sort=False):
+        rois = {int(v): str(v) for v in rows.Label}
+        out = work / f"{patient}.parquet"
+        rx.extract_patient({"T2": rows.Image.iloc[0]}, rows.Mask.iloc[0], rois, params, "bench", patient,
+                           out, work / f"{patient}.diag.parquet")
+        frames.append(pd.read_parquet(out))
+    return time.perf_counter() - start, pd.concat(frames, ignore_index=True)
+
+
+def name_missing(row: pd.Series, names: list[str]) -> bool:
+    return any(name not in row or pd.isna(row[name]) for name in names)
+
+
+def largest_difference(table: pd.DataFrame, plain: pd.DataFrame, ours: pd.DataFrame) -> tuple[float, str]:
+    """Largest relative difference over all features of all cases, and the feature it occurs in."""
+    names = [c for c in plain.columns if c.startswith(("original_", "wavelet", "log-", "square", "logarithm",
+                                                        "exponential", "gradient", "lbp-"))]
+    worst = (0.0, "")
+    for (_, case), (_, row) in zip(table.iterrows(), plain.iterrows()):
+        mine = ours[(ours.patient == case.patient) & (ours.structure == str(case.Label))]
+        if mine.empty or name_missing(row, names):  # an ROI either side rejected (e.g. too small)
+            continue
+        mine = mine.iloc[0]
+        for name in names:
+            a, b = float(row[name]), float(mine[f"T2_{name}"])
+            rel = abs(a - b) / max(abs(a), 1e-12)
+            worst = max(worst, (rel, f"{case.patient} label {case.Label}: {name}"))
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=REPO / "config/radiomics/mr_default.yaml")
+    parser.add_argument("--patients", type=int, default=2)
+    parser.add_argument("--cohort", type=Path, help="an existing demo cohort (default: generate one)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cohort = args.cohort
+        if cohort is None:
+            cohort = work / "demo"
+            try:
+                demo.generate(cohort, args.patients, ["A", "B"], seed=1)
+            except Exception as exc:  # the cohort's images are written before any later step can fail
+                print(f"demo.generate stopped after writing images: {exc!r}")
+        table = cases(cohort, args.patients, work)
+        print(f"{len(table)} ROIs of {table.patient.nunique()} patients, params {args.params.name}")
+        t_plain, plain = run_pyradiomics(table, args.params, work)
+        t_ours, ours = run_spinestudy(table, args.params, work)
+        worst, where = largest_difference(table, plain, ours)
+        print(f"pyradiomics CLI : {t_plain:8.1f} s\nspinestudy      : {t_ours:8.1f} s\n"
+              f"speed-up        : {t_plain / t_ours:8.2f} x\nlargest relative difference: {worst:.2e} ({where})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""One patient's radiomics job as the config describes it: which structures, sequences and image types.
+
+Structures come from the label table, filtered by the `structures` pattern. `required` structures must
+be in every patient's mask (absent: an exclusion line); the others (Modic lesions) exist only where a
+lesion was graded, so their absence from a label map is no exclusion.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+import yaml
+
+from spinestudy import exclusions, masks
+from spinestudy.exclusions import Exclusion
+from spinestudy.radiomics_extract import STAGE, extract_patient
+
+
+def read_labels(path: str | Path) -> dict[int, str]:
+    """Label value -> structure name from a label-table YAML (`labels:` mapping)."""
+    with open(path) as fh:
+        return {int(k): str(v) for k, v in yaml.safe_load(fh)["labels"].items()}
+
+
+def image_types(structures: list[str], patterns: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Structure -> image types of the first pattern that matches it; unmatched structures get them all."""
+    chosen = {}
+    for structure in structures:
+        match = next((types for pattern, types in patterns.items() if re.search(pattern, structure)), None)
+        if match is not None:
+            chosen[structure] = match
+    return chosen
+
+
+def _present(mask: Path) -> set[int] | None:
+    """Label values in a label map; None for DICOM SEG / RTSTRUCT, whose ROIs are all treated as required."""
+    if not masks.is_label_map(mask):
+        return None
+    return set(np.unique(sitk.GetArrayFromImage(sitk.ReadImage(str(mask)))).tolist())
+
+
+def run_patient(volume_dir: str | Path, mask: str | Path | None, settings: dict, centre: str, patient: str,
+                out: str | Path, out_diagnostics: str | Path, out_exclusions: str | Path) -> None:
+    """Extract the configured ROIs of one patient and write features, diagnostics and exclusions."""
+    labels = read_labels(settings["labels"])
+    rois = {k: s for k, s in labels.items() if re.search(settings["structures"], s)}
+    rejected = []
+    present = _present(Path(mask)) if mask else None
+    if present is not None:
+        rois = {k: s for k, s in rois.items() if k in present or re.search(settings["required"], s)}
+    volumes = {}
+    for sequence in settings["sequences"]:
+        path = Path(volume_dir) / f"{sequence}.nii.gz"
+        if path.is_file():
+            volumes[sequence] = path
+        else:
+            rejected.append(Exclusion(centre, patient, sequence, STAGE,
+                                      f"no {sequence} volume (see results/ingest/exclusions.csv)"))
+    if mask is None:
+        rejected.append(Exclusion(centre, patient, "mask", STAGE, "no mask file for this patient"))
+        volumes = {}
+    rejected += extract_patient(
+        volumes, mask, rois if volumes else {}, settings["params"], centre, patient, out, out_diagnostics,
+        min_voxels=settings["min_voxels"], resample_mask=settings["resample_mask"],
+        image_types=image_types(list(rois.values()), settings["image_types"]),
+    )
+    exclusions.write(rejected, out_exclusions)
