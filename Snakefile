@@ -16,6 +16,7 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/radiomics.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/stats.smk"
 
 
 rule all:
@@ -30,3 +31,4 @@ rule all:
         "results/tables/exclusions.csv",
         "results/tables/flow.csv",
         "results/tables/missingness.csv",
+        expand("results/stats/{name}", name=STATS.values()),

@@ -17,6 +17,7 @@ from spinestudy.anatomy import LEVELS, label_table, modic_label
 from spinestudy.demo_dicom import write_patient
 
 pytestmark = pytest.mark.workflow
+STATS_JOBS = {f"stats_{m}": 1 for m in ("table1", "posthoc", "prevalence", "lasso", "associations")}
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
 
 
@@ -55,6 +56,17 @@ def test_outputs_exist_and_cover_every_patient(workdir):
     for path in volumes.volume:
         assert (workdir / path).is_file(), path
     assert (index.orientation[index.status == "volume"] == "SAG").all()
+
+
+def test_statistics_tables_exist(workdir):
+    table1 = pd.read_csv(workdir / "results/stats/table1.csv")
+    assert table1.loc[table1.variable == "age", "n"].item() == 6
+    assert set(table1.Test.dropna()) <= {"A", "K", "chi2", "Fisher", "Fisher (Monte Carlo)", "none"}
+    assert table1.loc[table1.Test == "none", "note"].str.startswith("not testable").all()
+    prevalence = pd.read_csv(workdir / "results/stats/prevalence_by_decade.csv")
+    assert set(prevalence.finding) == {"pfirrmann_ge4", "modic_any", "tep_ge6"}
+    for name in ("posthoc.csv", "lasso.csv", "associations.csv"):
+        assert (workdir / "results/stats" / name).is_file()
 
 
 def test_tables_cover_every_patient(workdir):
@@ -128,7 +140,7 @@ def test_new_patient_reruns_only_its_own_ingestion(workdir):
     counts = job_counts(snakemake(workdir))
     assert counts == {"ingest_patient": 1, "series_index": 1, "ingest_exclusions": 1, "radiomics_patient": 1,
                       "radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1,
-                      "tables": 1, "all": 1}
+                      "tables": 1, "all": 1} | STATS_JOBS
     after = {p: p.stat().st_mtime_ns for p in before}
     assert after == before
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
@@ -143,7 +155,7 @@ def test_edited_clinical_value_reruns_tables_only(workdir):
     table.loc[0, "bmi"] = "31.4"
     table.to_csv(clinical, index=False)
     counts = job_counts(snakemake(workdir))
-    assert counts == {"tables": 1, "all": 1}
+    assert counts == {"tables": 1, "all": 1} | STATS_JOBS
     analysis = pd.read_parquet(workdir / "results/tables/analysis.parquet")
     assert 31.4 in analysis.bmi.round(1).tolist()
 

@@ -1,0 +1,29 @@
+# Clinical statistics: one target per manuscript table (RuDDS Table 1, Supplemental Table 1, Figure 2,
+# Table 2; Kasch-style associations), each computed by spinestudy.<module>.write from the analysis tables.
+STATS = {
+    "table1": "table1.csv",
+    "posthoc": "posthoc.csv",
+    "prevalence": "prevalence_by_decade.csv",
+    "lasso": "lasso.csv",
+    "associations": "associations.csv",
+}
+NEEDS_GRADINGS = {"table1", "posthoc", "prevalence"}
+
+for module, filename in STATS.items():
+
+    rule:
+        name:
+            f"stats_{module}"
+        input:
+            analysis="results/tables/analysis.parquet",
+            **({"gradings": "results/tables/gradings_long.parquet"} if module in NEEDS_GRADINGS else {}),
+        output:
+            f"results/stats/{filename}",
+        params:
+            module=module,
+            settings=config["stats"],
+        resources:
+            mem_mb=4000,
+            runtime=30,
+        script:
+            "../../scripts/stats.py"
