@@ -1,39 +1,21 @@
 """The Snakemake DAG end to end on a small generated demo cohort: outputs, PHI, incremental reruns."""
 
 import gzip
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from snakemake_runner import job_counts, snakemake
 
 from spinestudy.anatomy import LEVELS, label_table, modic_label
 from spinestudy.demo_dicom import write_patient
 
 pytestmark = pytest.mark.workflow
 STATS_JOBS = {f"stats_{m}": 1 for m in ("table1", "posthoc", "prevalence", "lasso", "associations")}
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
-
-
-def snakemake(workdir: Path, *args: str) -> str:
-    result = subprocess.run(
-        SNAKEMAKE + ["--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args],
-        capture_output=True, text=True, env=os.environ | {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return result.stdout + result.stderr
-
-
-def job_counts(log: str) -> dict[str, int]:
-    """Snakemake's own 'Job stats' table: rule -> number of jobs."""
-    table = log.split("Job stats:", 1)[1].split("\n\n", 1)[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE) if m[1] != "total"}
 
 
 @pytest.fixture(scope="module")
