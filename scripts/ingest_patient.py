@@ -6,8 +6,7 @@ from spinestudy.ingest import ingest_patient
 
 sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(snakemake.threads)
 ingest_patient(
-    folder=snakemake.params.folder,
-    files=list(snakemake.input),
+    folder=snakemake.input.folder,
     centre=snakemake.wildcards.centre,
     patient=snakemake.wildcards.patient,
     cfg=snakemake.params.ingest,

@@ -80,12 +80,13 @@ def write_volume(series: Series, path: Path) -> None:
 
 
 def ingest_patient(
-    folder: Path, files: list[Path], centre: str, patient: str, cfg: dict, key: bytes,
+    folder: Path, centre: str, patient: str, cfg: dict, key: bytes,
     out_index: Path, out_exclusions: Path, out_volumes: Path,
 ) -> None:
-    """Index, check and convert one patient's series; write the index rows, exclusions and volumes."""
+    """Index, check and convert every file under one patient folder; write index rows, exclusions, volumes."""
     folder, out_volumes = Path(folder), Path(out_volumes)
-    slices, rejected = read_slices(folder, [Path(f) for f in files], centre, patient)
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    slices, rejected = read_slices(folder, files, centre, patient)
     series_list = group_series(slices)
     foreign = _foreign_patient(series_list)
     rows = []

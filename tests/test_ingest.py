@@ -19,8 +19,7 @@ PATIENT = "p0123456789ab"
 
 
 def run(folder: Path, out: Path, cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    ingest_patient(folder, files, "A", PATIENT, cfg, KEY, out / "index.parquet", out / "excl.csv", out / "vol")
+    ingest_patient(folder, "A", PATIENT, cfg, KEY, out / "index.parquet", out / "excl.csv", out / "vol")
     return pd.read_parquet(out / "index.parquet"), pd.read_csv(out / "excl.csv", keep_default_na=False)
 
 

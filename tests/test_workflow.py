@@ -131,6 +131,16 @@ def test_new_patient_reruns_only_its_own_ingestion(workdir):
     assert log.reason.tolist() == ["MRI series but no clinical or grading row"]
 
 
+def test_new_file_in_a_patient_folder_reruns_that_patient(workdir):
+    folder = sorted((workdir / "resources/demo/B/dicom").iterdir())[0]
+    (folder / "series_9" / "notes.txt").parent.mkdir()
+    (folder / "series_9" / "notes.txt").write_text("added later")
+    counts = job_counts(snakemake(workdir))
+    assert counts["ingest_patient"] == 1 and counts["radiomics_patient"] == 1
+    log = pd.read_csv(workdir / "results/ingest/exclusions.csv")
+    assert "series_9/notes.txt" in log.item.tolist()
+
+
 def test_edited_clinical_value_reruns_tables_only(workdir):
     clinical = workdir / "resources/demo/A/A_clinical.csv"
     table = pd.read_csv(clinical, dtype=str, keep_default_na=False)

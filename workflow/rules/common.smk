@@ -1,5 +1,6 @@
 # Shared by every stage: config validation, the pseudonymous patient list, input helpers.
 import functools
+import hashlib
 import re
 from pathlib import Path
 
@@ -46,13 +47,21 @@ def patient_folders(centre):
 
 
 @functools.cache
-def _files(folder):
-    return sorted(str(p) for p in Path(folder).rglob("*") if p.is_file())
+def folder_digest(folder):
+    """SHA-256 of every file's path, size and mtime under a patient folder. As a job parameter it makes
+    the job rerun when any file is added, removed or changed, while the job's input stays one folder
+    (thousands of per-file inputs would dominate DAG construction in large studies)."""
+    listing = sorted(
+        (p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in Path(folder).rglob("*")
+        if p.is_file()
+    )
+    return hashlib.sha256(repr(listing).encode()).hexdigest()
 
 
-def patient_files(wildcards):
-    """Every file under one patient's folder: the ingestion job's input."""
-    return _files(patient_folders(wildcards.centre)[wildcards.patient])
+def patient_folder(wildcards):
+    """One patient's DICOM folder: the ingestion job's input."""
+    return str(patient_folders(wildcards.centre)[wildcards.patient])
 
 
 def stray_files(centre):

@@ -3,13 +3,13 @@
 
 rule ingest_patient:
     input:
-        patient_files,
+        folder=patient_folder,
     output:
         index="results/ingest/patients/{centre}/{patient}.parquet",
         exclusions="results/ingest/patients/{centre}/{patient}.exclusions.csv",
         volumes=directory("results/ingest/volumes/{centre}/{patient}"),
     params:
-        folder=lambda wc: str(patient_folders(wc.centre)[wc.patient]),
+        files=lambda wc: folder_digest(patient_folder(wc)),
         ingest=config["ingest"],
     threads: 1
     resources:

@@ -1,0 +1,72 @@
+"""Benchmark: Snakemake DAG construction (dry run) for synthetic studies of 1,000 and 10,000 patients.
+
+Each patient folder holds three series (one placeholder file each: a dry run reads no file) and a mask;
+two centres share the patients. Prints the dry-run wall time and jobs per second. Target: <= 30 s for
+10,000 patients. Run: .venv/bin/python benchmarks/dag.py [--patients 1000 10000]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def study(root: Path, patients: int, base: dict) -> Path:
+    """A scratch working directory with `patients` patient folders over centres A and B and its config."""
+    centres = {}
+    for centre in ("A", "B"):
+        dicom, masks = root / centre / "dicom", root / centre / "masks"
+        masks.mkdir(parents=True)
+        for i in range(patients // 2):
+            folder = dicom / f"{centre}{i:05d}"
+            for series in ("t1", "t2", "stir"):
+                (folder / series).mkdir(parents=True)
+                (folder / series / "IM0001.dcm").touch()
+            (masks / f"{centre}{i:05d}.nii.gz").touch()
+        centres[centre] = base["centres"][centre] | {"dicom": str(dicom), "masks": str(masks / "{id}.nii.gz")}
+        for table in ("clinical", "gradings"):
+            path = root / centre / Path(base["centres"][centre][table]["path"]).name
+            path.touch()
+            centres[centre][table] = base["centres"][centre][table] | {"path": str(path)}
+    config = base | {"cohort": "own", "centres": centres}
+    config["radiomics"] = config["radiomics"] | {"params": str(REPO / config["radiomics"]["params"]),
+                                                 "labels": str(REPO / config["radiomics"]["labels"])}
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    return root
+
+
+def dry_run(workdir: Path) -> tuple[float, int]:
+    """Wall time of `snakemake --dry-run` and the number of jobs it planned."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+               str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2", "--dry-run", "--quiet",
+               "rules"]
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=os.environ | {"SPINESTUDY_PSEUDONYM_KEY": "bench"})
+    seconds = time.perf_counter() - start
+    if result.returncode:
+        sys.exit(result.stderr[-3000:])
+    total = next(int(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("total"))
+    return seconds, total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, nargs="+", default=[1000, 10000])
+    args = parser.parse_args()
+    base = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    print(f"{'patients':>9} {'jobs':>7} {'dry run (s)':>12} {'jobs/s':>8}")
+    for n in args.patients:
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, jobs = dry_run(study(Path(tmp), n, base))
+        print(f"{n:>9} {jobs:>7} {seconds:>12.1f} {jobs / seconds:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
