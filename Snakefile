@@ -17,6 +17,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/radiomics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -32,3 +33,7 @@ rule all:
         "results/tables/flow.csv",
         "results/tables/missingness.csv",
         expand("results/stats/{name}", name=STATS.values()),
+        expand("results/figures/{figure}.{fmt}", figure=FIGURE_INPUTS, fmt=FIGURE_FORMATS),
+        "results/tables.xlsx",
+        "results/report/study.html",
+        "results/report/checklist.csv",

@@ -1,0 +1,89 @@
+# Figures (plotly: HTML always, PNG and SVG when a browser exists), manuscript tables (Markdown, LaTeX,
+# one XLSX workbook), the study report page and the IBSI / CLEAR checklist.
+from spinestudy.figure_export import static_unavailable
+
+STATIC_SKIPPED = static_unavailable()
+if STATIC_SKIPPED:
+    logger.warning(STATIC_SKIPPED)
+FIGURE_FORMATS = ["html"] if STATIC_SKIPPED else ["html", "png", "svg"]
+FIGURE_INPUTS = {  # figure -> its inputs, named as the figure function's parameters
+    "flow": {"flow": "results/tables/flow.csv"},
+    "prevalence": {"prevalence": "results/stats/prevalence_by_decade.csv"},
+    "forest": {"lasso": "results/stats/lasso.csv"},
+}
+FIGURE_GROUP = {"flow": "Clinical", "prevalence": "Clinical", "forest": "Clinical"}
+TABLE_INPUTS = {  # manuscript table input -> file
+    "table1": "results/stats/table1.csv",
+    "lasso": "results/stats/lasso.csv",
+    "posthoc": "results/stats/posthoc.csv",
+    "prevalence": "results/stats/prevalence_by_decade.csv",
+    "associations": "results/stats/associations.csv",
+}
+MANUSCRIPT = {  # manuscript table file name -> caption
+    "table1": "table1",
+    "table2": "table2",
+    "posthoc": "table_posthoc",
+    "prevalence": "table_prevalence",
+    "associations": "table_associations",
+}
+
+for figure_name, figure_inputs in FIGURE_INPUTS.items():
+
+    rule:
+        name:
+            f"figure_{figure_name}"
+        input:
+            **figure_inputs,
+        output:
+            **{
+                fmt: report(
+                    f"results/figures/{figure_name}.{fmt}",
+                    caption=f"../report/figure_{figure_name}.rst",
+                    category="Figures",
+                    subcategory=FIGURE_GROUP[figure_name] if fmt == "html" else "Static",
+                )
+                for fmt in FIGURE_FORMATS
+            },
+        params:
+            figure=figure_name,
+        script:
+            "../../scripts/figure.py"
+
+
+rule manuscript_tables:
+    input:
+        **TABLE_INPUTS,
+    output:
+        **{
+            f"{name}_{ext}": report(
+                f"results/manuscript/{name}.{ext}",
+                caption=f"../report/{caption}.rst",
+                category="Statistics",
+                subcategory="Manuscript tables",
+            )
+            for name, caption in MANUSCRIPT.items()
+            for ext in ("md", "tex")
+        },
+        xlsx=report("results/tables.xlsx", caption="../report/tables_xlsx.rst", category="Statistics", subcategory="Workbook"),
+    script:
+        "../../scripts/manuscript_tables.py"
+
+
+rule study_report:
+    input:
+        **(TABLE_INPUTS | {k: v for inputs in FIGURE_INPUTS.values() for k, v in inputs.items()}),
+        diagnostics="results/radiomics/diagnostics.parquet",
+    output:
+        report("results/report/study.html", caption="../report/study.rst", category="Figures", subcategory="Study report"),
+    script:
+        "../../scripts/study_report.py"
+
+
+rule checklist:
+    input:
+        diagnostics="results/radiomics/diagnostics.parquet",
+        features="results/radiomics/features.parquet",
+    output:
+        report("results/report/checklist.csv", caption="../report/checklist.rst", category="Radiomics", subcategory="Reporting checklist"),
+    script:
+        "../../scripts/checklist.py"
