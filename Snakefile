@@ -17,6 +17,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/radiomics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/radiomics_stats.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -33,6 +34,7 @@ rule all:
         "results/tables/flow.csv",
         "results/tables/missingness.csv",
         expand("results/stats/{name}", name=STATS.values()),
+        RADIOMICS_STATS_OUTPUTS,
         expand("results/figures/{figure}.{fmt}", figure=FIGURE_INPUTS, fmt=FIGURE_FORMATS),
         "results/tables.xlsx",
         "results/report/study.html",

@@ -6,15 +6,17 @@ lesion was graded, so their absence from a label map is no exclusion.
 """
 
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import SimpleITK as sitk
 import yaml
 
-from spinestudy import exclusions, masks
+from spinestudy import exclusions, masks, robustness
 from spinestudy.exclusions import Exclusion
-from spinestudy.radiomics_extract import STAGE, extract_patient
+from spinestudy.radiomics_extract import KEYS, STAGE, extract_patient
 
 
 def read_labels(path: str | Path) -> dict[int, str]:
@@ -40,15 +42,19 @@ def _present(mask: Path) -> set[int] | None:
     return set(np.unique(sitk.GetArrayFromImage(sitk.ReadImage(str(mask)))).tolist())
 
 
-def run_patient(volume_dir: str | Path, mask: str | Path | None, settings: dict, centre: str, patient: str,
-                out: str | Path, out_diagnostics: str | Path, out_exclusions: str | Path) -> None:
-    """Extract the configured ROIs of one patient and write features, diagnostics and exclusions."""
-    labels = read_labels(settings["labels"])
-    rois = {k: s for k, s in labels.items() if re.search(settings["structures"], s)}
-    rejected = []
+def select_rois(mask: str | Path | None, settings: dict) -> dict[int, str]:
+    """Label value -> structure of the configured ROIs, without optional ones the label map lacks."""
+    rois = {k: s for k, s in read_labels(settings["labels"]).items() if re.search(settings["structures"], s)}
     present = _present(Path(mask)) if mask else None
     if present is not None:
         rois = {k: s for k, s in rois.items() if k in present or re.search(settings["required"], s)}
+    return rois
+
+
+def run_patient(volume_dir: str | Path, mask: str | Path | None, settings: dict, centre: str, patient: str,
+                out: str | Path, out_diagnostics: str | Path, out_exclusions: str | Path) -> None:
+    """Extract the configured ROIs of one patient and write features, diagnostics and exclusions."""
+    rejected = []
     volumes = {}
     for sequence in settings["sequences"]:
         path = Path(volume_dir) / f"{sequence}.nii.gz"
@@ -60,9 +66,25 @@ def run_patient(volume_dir: str | Path, mask: str | Path | None, settings: dict,
     if mask is None:
         rejected.append(Exclusion(centre, patient, "mask", STAGE, "no mask file for this patient"))
         volumes = {}
+    rois = select_rois(mask, settings) if volumes else {}
     rejected += extract_patient(
-        volumes, mask, rois if volumes else {}, settings["params"], centre, patient, out, out_diagnostics,
+        volumes, mask, rois, settings["params"], centre, patient, out, out_diagnostics,
         min_voxels=settings["min_voxels"], resample_mask=settings["resample_mask"],
         image_types=image_types(list(rois.values()), settings["image_types"]),
     )
     exclusions.write(rejected, out_exclusions)
+
+
+def run_robustness(volume_dir: str | Path, mask: str | Path | None, radiomics: dict, radiomics_stats: dict,
+                   centre: str, patient: str, out: str | Path) -> None:
+    """Re-extract the robustness structures unperturbed, eroded and dilated (robustness.perturbed_rows) with
+    the robustness parameters; write their rows. Patients without a label map or volume contribute none."""
+    cfg = radiomics_stats["robustness"]
+    volumes = {s: Path(volume_dir) / f"{s}.nii.gz" for s in cfg["sequences"]}
+    usable = mask is not None and masks.is_label_map(Path(mask)) and all(p.is_file() for p in volumes.values())
+    present = _present(Path(mask)) if usable else set()
+    rois = {k: s for k, s in select_rois(mask, radiomics).items() if k in present and re.search(cfg["structures"], s)}
+    with tempfile.TemporaryDirectory() as workdir:
+        rows = robustness.perturbed_rows(volumes, mask, rois, cfg["params"], centre, patient, radiomics_stats,
+                                         Path(workdir)) if rois else pd.DataFrame(columns=[*KEYS, "perturbation"])
+    rows.to_parquet(out, index=False)

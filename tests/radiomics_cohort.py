@@ -1,0 +1,59 @@
+"""A Modic lesion cohort for the radiomics statistics tests: demo phantoms (spinestudy.demo_phantom, planted
+lesion shapes by Modic type) sampled on the four demo centres' T2 grids, shape features by spinestudy's
+own extraction (shape-only PyRadiomics parameters). Cached: built once per test session."""
+
+import functools
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+import yaml
+
+from spinestudy import demo_dicom, demo_phantom
+from spinestudy import radiomics_extract as rx
+from spinestudy.anatomy import ENDPLATES, LEVELS, label_table, modic_label
+
+PAPER_COUNTS = (34, 62, 58)  # lesions of Modic type I, II, III in the paper's retrospective cohort
+SHAPE_PARAMS = {"setting": {"minimumROIDimensions": 2, "minimumROISize": 20, "label": 1},
+                "imageType": {"Original": {}}, "featureClass": {"shape": None}}
+
+
+def _levels(types: np.ndarray) -> pd.DataFrame:
+    """A patient's per-level grades with the given Modic types on its ten endplates (upper, lower per level)."""
+    return pd.DataFrame({"level": LEVELS, "pfirrmann": 3, "jarosz_height": 0, "osteophytes": 0,
+                         "modic_upper": types[0::2], "modic_lower": types[1::2]})
+
+
+@functools.lru_cache
+def shape_cohort(counts: tuple[int, int, int] = PAPER_COUNTS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(features, gradings) like results/radiomics/features.parquet and gradings_long.parquet: T2 original
+    shape features of every lesion, Modic types shuffled over ten endplates per patient."""
+    rng = np.random.default_rng(seed)
+    slots = np.concatenate([np.repeat([1, 2, 3], counts), np.zeros(-sum(counts) % 10, int)])
+    types = rng.permutation(slots).reshape(-1, 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        params = Path(tmp) / "shape.yaml"
+        params.write_text(yaml.safe_dump(SHAPE_PARAMS))
+        ex = rx.extractor(params)
+        rows, gradings = [], []
+        for i, patient_types in enumerate(types):
+            centre, patient, levels = "ABCD"[i % 4], f"p{i:03d}", _levels(patient_types)
+            profile = demo_dicom.CENTRE_PROFILES[centre]
+            phantom = demo_phantom.build_phantom(levels, anatomy_seed=seed * 1000 + i)
+            grid = demo_dicom.plane_grid(phantom.centre + [0.0, 20, -12], demo_dicom.SAGITTAL,
+                                         profile["pixel_spacing"], profile["matrix"], profile["slices"],
+                                         profile["SpacingBetweenSlices"])
+            mask = grid.image(demo_phantom.sample(phantom, grid).label.reshape(grid.shape))
+            image = sitk.Cast(mask, sitk.sitkFloat32)  # shape features read the mask only
+            for level in LEVELS:
+                for endplate in ENDPLATES:
+                    label = modic_label(level, endplate)
+                    if levels.set_index("level").loc[level, f"modic_{endplate}"]:
+                        features = rx.extract_roi(ex, image, mask, label)
+                        rows.append({"centre": centre, "patient": patient, "label": str(label),
+                                     "structure": label_table()[label]}
+                                    | {f"T2_{k}": v for k, v in features.items() if "_shape_" in k})
+            gradings.append(levels.assign(centre=centre, patient=patient))
+    return pd.DataFrame(rows), pd.concat(gradings, ignore_index=True)

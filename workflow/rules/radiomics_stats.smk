@@ -1,0 +1,116 @@
+# Radiomics statistics on the Modic lesion ROIs (Modic radiomics study, Tables 1-2, Figures 1-2): ComBat
+# harmonisation (or pass-through), shape tables, Mann-Whitney screen, LASSO + SVM with nested CV,
+# correlations with pain, and feature robustness (ICC) from per-patient perturbed re-extractions.
+RS = "results/radiomics_stats"
+RADIOMICS_STATS_OUTPUTS = [
+    f"{RS}/{name}"
+    for name in (
+        "combat_diagnostic.csv",
+        "shape_by_modic.csv",
+        "dunn.csv",
+        "mwu_screen.csv",
+        "lasso_features.csv",
+        "classifier.json",
+        "correlations.csv",
+        "icc.csv",
+    )
+]
+
+
+rule lesion_features:
+    input:
+        features="results/radiomics/features.parquet",
+        gradings="results/tables/gradings_long.parquet",
+    output:
+        out_features=f"{RS}/lesion_features.parquet",
+        out_diagnostic=f"{RS}/combat_diagnostic.csv",
+    params:
+        module="harmonisation",
+    script:
+        "../../scripts/radiomics_stats.py"
+
+
+rule modic_shape:
+    input:
+        features=f"{RS}/lesion_features.parquet",
+        gradings="results/tables/gradings_long.parquet",
+    output:
+        out_shape=f"{RS}/shape_by_modic.csv",
+        out_dunn=f"{RS}/dunn.csv",
+    params:
+        module="modic_shape",
+    script:
+        "../../scripts/radiomics_stats.py"
+
+
+rule mwu_screen:
+    input:
+        features=f"{RS}/lesion_features.parquet",
+        gradings="results/tables/gradings_long.parquet",
+    output:
+        out=f"{RS}/mwu_screen.csv",
+    params:
+        module="feature_screen",
+    script:
+        "../../scripts/radiomics_stats.py"
+
+
+rule modic_classifier:
+    input:
+        features=f"{RS}/lesion_features.parquet",
+        gradings="results/tables/gradings_long.parquet",
+    output:
+        out_lasso=f"{RS}/lasso_features.csv",
+        out_classifier=f"{RS}/classifier.json",
+    params:
+        module="modic_classifier",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../../scripts/radiomics_stats.py"
+
+
+rule feature_correlations:
+    input:
+        features=f"{RS}/lesion_features.parquet",
+        gradings="results/tables/gradings_long.parquet",
+        analysis="results/tables/analysis.parquet",
+        lasso=f"{RS}/lasso_features.csv",
+    output:
+        out=f"{RS}/correlations.csv",
+    params:
+        module="feature_correlations",
+    script:
+        "../../scripts/radiomics_stats.py"
+
+
+rule radiomics_robustness_patient:
+    input:
+        volumes="results/ingest/volumes/{centre}/{patient}",
+        params=config["radiomics_stats"]["robustness"]["params"],
+        labels=config["radiomics"]["labels"],
+        mask=patient_mask,
+    output:
+        "results/radiomics/perturbed/{centre}/{patient}.parquet",
+    params:
+        radiomics=config["radiomics"],
+        radiomics_stats=config["radiomics_stats"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../../scripts/radiomics_robustness.py"
+
+
+rule icc:
+    input:
+        perturbed=per_patient("results/radiomics/perturbed/{centre}/{patient}.parquet"),
+    output:
+        out=f"{RS}/icc.csv",
+    params:
+        module="robustness",
+    script:
+        "../../scripts/radiomics_stats.py"
