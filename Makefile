@@ -6,13 +6,22 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test clean
+.PHONY: run test clean system
 
-run: $(STAMP)
+run: $(STAMP) system
 	$(BIN)/snakemake --cores $(CORES)
 
-test: $(STAMP)
+test: $(STAMP) system
 	$(BIN)/python -m pytest
+
+# Chromium (Debian package) lets kaleido export PNG/SVG figures and the report test open study.html.
+# Installed when missing and we may (root with apt-get, as on CI); otherwise the workflow writes HTML
+# figures only and says so once.
+system:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+	  else echo "note: no chromium; PNG/SVG figures need it (sudo apt-get install chromium fonts-liberation)"; fi; }
 
 # pyradiomics 3.0.1's sdist needs numpy at build time (and 3.1.0's is broken on Python 3.11),
 # so numpy goes in first and pyradiomics builds without isolation; pip then sees it satisfied.

@@ -10,6 +10,9 @@ if config["cohort"] == "demo":
             seed=config["demo"]["seed"],
             centres=CENTRES,
         threads: workflow.cores
+        resources:
+            mem_mb=2000,
+            runtime=30,
         log:
             "logs/demo_cohort.log",
         script:

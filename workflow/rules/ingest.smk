@@ -26,6 +26,9 @@ rule series_index:
         per_patient("results/ingest/patients/{centre}/{patient}.parquet"),
     output:
         "results/ingest/series_index.parquet",
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/series_index.py"
 
@@ -37,5 +40,8 @@ rule ingest_exclusions:
         "results/ingest/exclusions.csv",
     params:
         stray=lambda wc: {c: stray_files(c) for c in IMAGING_CENTRES},
+    resources:
+        mem_mb=1000,
+        runtime=10,
     script:
         "../../scripts/ingest_exclusions.py"

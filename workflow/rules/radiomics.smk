@@ -27,6 +27,9 @@ rule radiomics_features:
         per_patient("results/radiomics/{centre}/{patient}.parquet"),
     output:
         "results/radiomics/features.parquet",
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../../scripts/radiomics_merge.py"
 
@@ -36,6 +39,9 @@ rule radiomics_diagnostics:
         per_patient("results/radiomics/{centre}/{patient}.diagnostics.parquet"),
     output:
         "results/radiomics/diagnostics.parquet",
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../../scripts/radiomics_merge.py"
 
@@ -45,5 +51,8 @@ rule radiomics_exclusions:
         per_patient("results/radiomics/{centre}/{patient}.exclusions.csv"),
     output:
         "results/radiomics/exclusions.csv",
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../../scripts/merge_exclusions.py"

@@ -26,6 +26,9 @@ rule lesion_features:
         out_diagnostic=f"{RS}/combat_diagnostic.csv",
     params:
         module="harmonisation",
+    resources:
+        mem_mb=4000,
+        runtime=30,
     script:
         "../../scripts/radiomics_stats.py"
 
@@ -39,6 +42,9 @@ rule modic_shape:
         out_dunn=f"{RS}/dunn.csv",
     params:
         module="modic_shape",
+    resources:
+        mem_mb=4000,
+        runtime=30,
     script:
         "../../scripts/radiomics_stats.py"
 
@@ -51,6 +57,9 @@ rule mwu_screen:
         out=f"{RS}/mwu_screen.csv",
     params:
         module="feature_screen",
+    resources:
+        mem_mb=4000,
+        runtime=30,
     script:
         "../../scripts/radiomics_stats.py"
 
@@ -82,6 +91,9 @@ rule feature_correlations:
         out=f"{RS}/correlations.csv",
     params:
         module="feature_correlations",
+    resources:
+        mem_mb=4000,
+        runtime=30,
     script:
         "../../scripts/radiomics_stats.py"
 
@@ -112,5 +124,8 @@ rule icc:
         out=f"{RS}/icc.csv",
     params:
         module="robustness",
+    resources:
+        mem_mb=4000,
+        runtime=30,
     script:
         "../../scripts/radiomics_stats.py"

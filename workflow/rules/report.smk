@@ -10,14 +10,31 @@ FIGURE_INPUTS = {  # figure -> its inputs, named as the figure function's parame
     "flow": {"flow": "results/tables/flow.csv"},
     "prevalence": {"prevalence": "results/stats/prevalence_by_decade.csv"},
     "forest": {"lasso": "results/stats/lasso.csv"},
+    "shape_by_modic": {
+        "features": f"{RS}/lesion_features.parquet",
+        "gradings": "results/tables/gradings_long.parquet",
+        "shape_by_modic": f"{RS}/shape_by_modic.csv",
+    },
+    "mwu_screen": {"mwu_screen": f"{RS}/mwu_screen.csv"},
+    "lasso_features": {"lasso_features": f"{RS}/lasso_features.csv"},
+    "classifier": {"classifier": f"{RS}/classifier.json"},
+    "correlations": {"correlations": f"{RS}/correlations.csv"},
+    "combat": {"combat_diagnostic": f"{RS}/combat_diagnostic.csv"},
 }
-FIGURE_GROUP = {"flow": "Clinical", "prevalence": "Clinical", "forest": "Clinical"}
+FIGURE_GROUP = {name: "Clinical" if name in ("flow", "prevalence", "forest") else "Radiomics" for name in FIGURE_INPUTS}
 TABLE_INPUTS = {  # manuscript table input -> file
     "table1": "results/stats/table1.csv",
     "lasso": "results/stats/lasso.csv",
     "posthoc": "results/stats/posthoc.csv",
     "prevalence": "results/stats/prevalence_by_decade.csv",
     "associations": "results/stats/associations.csv",
+    "shape_by_modic": f"{RS}/shape_by_modic.csv",
+    "dunn": f"{RS}/dunn.csv",
+    "icc": f"{RS}/icc.csv",
+    "classifier": f"{RS}/classifier.json",
+    "lasso_features": f"{RS}/lasso_features.csv",
+    "correlations": f"{RS}/correlations.csv",
+    "mwu_screen": f"{RS}/mwu_screen.csv",
 }
 MANUSCRIPT = {  # manuscript table file name -> caption
     "table1": "table1",
@@ -25,7 +42,7 @@ MANUSCRIPT = {  # manuscript table file name -> caption
     "posthoc": "table_posthoc",
     "prevalence": "table_prevalence",
     "associations": "table_associations",
-}
+} | {name: "table_radiomics" for name in ("shape_by_modic", "dunn", "icc", "classifier", "lasso_features", "correlations", "mwu_screen")}
 
 for figure_name, figure_inputs in FIGURE_INPUTS.items():
 
@@ -46,6 +63,9 @@ for figure_name, figure_inputs in FIGURE_INPUTS.items():
             },
         params:
             figure=figure_name,
+        resources:
+            mem_mb=2000,
+            runtime=15,
         script:
             "../../scripts/figure.py"
 
@@ -58,13 +78,16 @@ rule manuscript_tables:
             f"{name}_{ext}": report(
                 f"results/manuscript/{name}.{ext}",
                 caption=f"../report/{caption}.rst",
-                category="Statistics",
+                category="Radiomics" if caption == "table_radiomics" else "Statistics",
                 subcategory="Manuscript tables",
             )
             for name, caption in MANUSCRIPT.items()
             for ext in ("md", "tex")
         },
         xlsx=report("results/tables.xlsx", caption="../report/tables_xlsx.rst", category="Statistics", subcategory="Workbook"),
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../../scripts/manuscript_tables.py"
 
@@ -75,6 +98,9 @@ rule study_report:
         diagnostics="results/radiomics/diagnostics.parquet",
     output:
         report("results/report/study.html", caption="../report/study.rst", category="Figures", subcategory="Study report"),
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../../scripts/study_report.py"
 
@@ -83,7 +109,11 @@ rule checklist:
     input:
         diagnostics="results/radiomics/diagnostics.parquet",
         features="results/radiomics/features.parquet",
+        classifier=f"{RS}/classifier.json",
     output:
         report("results/report/checklist.csv", caption="../report/checklist.rst", category="Radiomics", subcategory="Reporting checklist"),
+    resources:
+        mem_mb=2000,
+        runtime=15,
     script:
         "../../scripts/checklist.py"
