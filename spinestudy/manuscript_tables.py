@@ -24,6 +24,7 @@ from openpyxl.styles import Border, Font, Side
 
 from spinestudy.anatomy import LEVELS, SYNDROMES
 from spinestudy.figures import OUTCOMES, PREVALENCE_PANELS, read
+from spinestudy.figures_radiomics import OUTCOME_LABELS
 
 SUP = re.compile(r"\^\{([^}]*)\}")
 TEST_MARKS = {"A": "A", "K": "K", "chi2": "χ2", "Fisher": "F", "Fisher (Monte Carlo)": "F"}
@@ -195,43 +196,163 @@ def associations(path: Path, config: dict) -> Table:
                  footnote)
 
 
-def generic(name: str, title: str, footnote: str = ""):
-    """A builder for a radiomics statistics table in its own columns: mean_X/sd_X pairs become
-    'Type X, mean (SD)', p-value columns P-format, other numbers 3 decimals."""
+def _yes(value) -> str:
+    return "yes" if str(value) == "True" else "no"
 
-    def build(path: Path, config: dict) -> Table:
-        data = read(path)
-        frame = pd.DataFrame(index=data.index)
-        for column in data:
-            kind = column.split("_", 1)
-            if kind[0] == "sd" and f"mean_{kind[1]}" in data:
-                continue
-            if kind[0] == "mean" and f"sd_{kind[1]}" in data:
-                frame[f"Type {kind[1]}, mean (SD)"] = (data[column].map(number) + " ("
-                                                       + data[f"sd_{kind[1]}"].map(number) + ")")
-            elif column == "p" or column.startswith("p_") or column.endswith("_p"):
-                frame[column] = data[column].map(p_value)
-            elif pd.api.types.is_float_dtype(data[column]):
-                frame[column] = data[column].map(number)
-            else:
-                frame[column] = data[column].astype("string").fillna("").astype(str)
-        return Table(name, title, frame.reset_index(drop=True), footnote)
 
-    return build
+def _notes(data: pd.DataFrame) -> list[str]:
+    return [f"{n}." for n in dict.fromkeys(data["note"].dropna().astype(str)) if n] if "note" in data else []
+
+
+def _radiomics(config: dict) -> dict:
+    return config.get("radiomics_stats", {})
+
+
+def shape_by_modic(path: Path, config: dict) -> Table:
+    """Modic paper Table 1 (modic_shape): mean (SD) per Modic type, * normal within the type, KW P-value."""
+    data = read(path)
+    types = [t for t in ("I", "II", "III") if f"cell_{t}" in data]
+    frame = pd.DataFrame({"Feature": data.get("feature", pd.Series(dtype=str))})
+    for t in types:
+        n = data[f"n_{t}"].unique()
+        frame[f"Modic {t}" + (f" (n = {n[0]})" if len(n) == 1 else "")] = data[f"cell_{t}"].fillna("").astype(str)
+    if "kw_p" in data:
+        frame["P-value"] = data["kw_p"].map(lambda p: p_value(p, "K"))
+    cfg = _radiomics(config).get("shape", {})
+    footnote = " ".join([f"Mean (SD) of the {cfg.get('sequence', 'T2')} {cfg.get('image_type', 'original')} shape "
+                         f"features; * Shapiro-Wilk does not reject normality within the type (P ≥ "
+                         f"{cfg.get('normality_alpha', 0.05)}); ^{{K}} – Kruskal-Wallis test.", *_notes(data)])
+    return Table("shape_by_modic", "Supplemental Table 4. Shape features of Modic changes by type", frame, footnote)
+
+
+def dunn(path: Path, config: dict) -> Table:
+    """Modic paper Table 2 (modic_shape): Dunn's pairwise tests of the features significant by Kruskal-Wallis."""
+    data = read(path)
+    frame = pd.DataFrame({
+        "Feature": data["feature"], "Comparison": "Modic " + data["group1"] + " vs " + data["group2"],
+        "n": data["n1"].astype(str) + " vs " + data["n2"].astype(str), "P-value": data["p"].map(p_value),
+        "Adjusted P-value": data["p_adjusted"].map(p_value), "Significant": data["significant"].map(_yes)})
+    cfg = _radiomics(config).get("shape", {})
+    method = data["p_adjust"].iloc[0] if len(data) else cfg.get("p_adjust", "bonferroni")
+    footnote = " ".join([f"Dunn's test (tie-corrected) for the features with Kruskal-Wallis P < {cfg.get('alpha', 0.05)}"
+                         f"; P-values adjusted over the pairs of each feature by the {method} method; significant: "
+                         f"adjusted P-value < {cfg.get('alpha', 0.05)}.", *_notes(data)])
+    return Table("dunn", "Supplemental Table 5. Dunn's test of the shape features between Modic types", frame, footnote)
+
+
+def icc(path: Path, config: dict) -> Table:
+    """Feature robustness (robustness.icc_table): ICC(3,1) [95% CI] over the original, eroded and dilated ROI."""
+    data = read(path)
+    cfg = _radiomics(config).get("robustness", {})
+    threshold = cfg.get("icc_threshold", 0.75)
+    frame = pd.DataFrame({
+        "Feature": data["feature"],
+        "ICC(3,1) [95% CI]": np.where(data["icc"].notna(), data["icc"].map(number) + " ["
+                                      + data["ci_low"].map(number) + "; " + data["ci_high"].map(number) + "]", "–"),
+        "ROIs": data["n_rois"].astype(str), f"Robust (ICC ≥ {threshold})": data["robust"].map(_yes),
+    })
+    if data["note"].notna().any():
+        frame["Note"] = data["note"].astype("string").fillna("")
+    perturbations = ", ".join(cfg.get("perturbations", ["erode", "dilate"]))
+    footnote = (f"ICC(3,1) (two-way mixed, consistency, single rater) of each feature over the original ROI and its "
+                f"perturbations ({perturbations}, radius {cfg.get('radius', 1)} voxel(s)); {int(data['robust'].sum())} "
+                f"of {len(data)} features robust.")
+    return Table("icc", "Supplemental Table 6. Feature reproducibility under segmentation perturbation (ICC)", frame,
+                 footnote)
 
 
 def classifier(path: Path, config: dict) -> Table:
-    """Classifier performance (classifier.json): every scalar metric with its interval (key_ci)."""
-    metrics = json.loads(Path(path).read_text()) if Path(path).is_file() else {}
-    rows = [[key.replace("_", " "), number(value), _interval(metrics.get(f"{key}_ci"))]
-            for key, value in metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)]
-    footnote = metrics.get("note", "") if isinstance(metrics.get("note"), str) else ""
+    """Classifier performance (modic_classifier, classifier.json): each metric with its patient-bootstrap
+    interval under nested cross-validation and under the paper's scheme, side by side."""
+    result = json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+    protocols = {"nested": "Nested cross-validation", "paper": "Paper's scheme"}
+    names = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "auc_macro": "Macro AUC (one vs rest)"}
+    rows = [[label] + [_estimate((result.get(p) or {}).get("metrics", {}).get(key)) for p in protocols]
+            for key, label in names.items()]
+    if "paper" in result:
+        rows.append(["Features selected", str(len(result["paper"].get("selected_features", []))),
+                     str(len(result["paper"]["selected_features"]))])
+    rows += [[label, str(result[key]), str(result[key])] for key, label in
+             (("n_lesions", "Lesions"), ("n_patients", "Patients"), ("n_features", "Features screened"),
+              ("outer_folds", "Outer folds (grouped by patient)")) if key in result]
+    confidence = _radiomics(config).get("classifier", {}).get("confidence", 0.95)
+    counts = ", ".join(f"type {k}: {v}" for k, v in result.get("class_counts", {}).items())
+    footnote = " ".join([
+        f"SVM of Modic type ({counts}); estimate [{confidence:.0%} percentile interval, bootstrap over patients]. "
+        "Paper's scheme: scaling, screen, correlation filter and LASSO fitted on all lesions, then the SVM "
+        "cross-validated (optimistic); nested: the whole pipeline refitted inside each training fold.",
+        *(f"{n}." for n in result.get("notes", []))])
     return Table("classifier", "Supplemental Table 7. Modic type classifier performance",
-                 pd.DataFrame(rows, columns=["Metric", "Value", "95% CI"]), footnote)
+                 pd.DataFrame(rows, columns=["Metric", *protocols.values()]), footnote)
 
 
-def _interval(ci) -> str:
-    return f"{number(ci[0])}; {number(ci[1])}" if isinstance(ci, list) and len(ci) == 2 else ""
+def _estimate(metric: dict | None) -> str:
+    if not metric or metric.get("estimate") is None:
+        return "–"
+    ci = (f" [{number(metric['ci_low'])}; {number(metric['ci_high'])}]" if metric.get("ci_low") is not None else "")
+    return number(metric["estimate"]) + ci
+
+
+def lasso_features(path: Path, config: dict) -> Table:
+    """Modic paper Figure 2's numbers (modic_classifier): non-zero LASSO coefficients per target type."""
+    data = read(path)
+    frame = pd.DataFrame({
+        "Sequence": data["sequence"], "Image type": data["image_type"], "Feature class": data["feature_class"],
+        "Feature": data["feature_name"], "Target type": data["target"].astype(str),
+        "Coefficient": data["coefficient"].map(number)})
+    alpha = f" (penalty α = {number(data['alpha'].iloc[0], 6)})" if len(data) else ""
+    footnote = (f"LASSO{alpha} on standardised features: coefficient per SD of the feature for the indicator of the "
+                "target type (two types: the second; > 0 favours it).")
+    return Table("lasso_features", "Supplemental Table 8. Radiomics features selected by LASSO", frame, footnote)
+
+
+def correlations(path: Path, config: dict) -> Table:
+    """Feature-outcome correlations (feature_correlations): 'r (adjusted P)' per outcome and method, one row
+    per feature under a heading per kind (shape, LASSO-selected)."""
+    data = read(path)
+    symbols = {"spearman": "ρ", "pearson": "r"}
+    columns = {}
+    for (outcome, method), part in data.groupby(["outcome", "method"], sort=False) if len(data) else []:
+        n = part["n"].unique()
+        name = f"{OUTCOME_LABELS.get(outcome, outcome)}{f' (n = {n[0]})' if len(n) == 1 else ''}, " \
+               f"{symbols.get(method, method)}"
+        columns[name] = part.set_index("feature").apply(
+            lambda r: "–" if pd.isna(r["r"]) else f"{number(r['r'])} ({p_value(r['p_adjusted'])})", axis=1)
+    rows = []
+    for kind, heading in (("morphological", "Shape features"), ("selected", "LASSO-selected features")):
+        features = list(dict.fromkeys(data.loc[data["kind"] == kind, "feature"])) if len(data) else []
+        if features:
+            rows.append([heading] + [""] * len(columns))
+            rows += [[f] + [cells.get(f, "–") for cells in columns.values()] for f in features]
+    method = data["p_adjust"].dropna().iloc[0] if len(data) and data["p_adjust"].notna().any() else "–"
+    footnote = " ".join([f"ρ: Spearman, r: Pearson correlation (P-value adjusted over all features and outcomes of a "
+                         f"method, {method}); one lesion per patient; n: patients with both values.", *_notes(data)])
+    return Table("correlations", "Supplemental Table 9. Correlations of radiomics features with pain, disability "
+                                 "and age", pd.DataFrame(rows, columns=["Feature", *columns]), footnote)
+
+
+def mwu_screen(path: Path, config: dict) -> Table:
+    """Modic paper Figure 1 in numbers (feature_screen): features with P < alpha of those tested, per compared
+    pair, image type and sequence (the per-feature P-values are in mwu_screen.csv)."""
+    data = read(path)
+    alpha = _radiomics(config).get("screen", {}).get("alpha", 0.05)
+    sequences = [s for s in ("T1", "T2", "STIR") if s in set(data.get("sequence", []))]
+    rows = []
+    for (a, b), pair in data.groupby(["group1", "group2"], sort=True) if len(data) else []:
+        rows.append([f"Modic {a} vs {b}"] + [""] * (len(sequences) + 1))
+        types = sorted(pair["image_type"].unique(), key=lambda t: (t != "original", t))
+        for image_type, part in [(t, pair[pair["image_type"] == t]) for t in types] + [("All image types", pair)]:
+            rows.append([image_type] + [_share(part[part["sequence"] == s]) for s in sequences] + [_share(part)])
+    footnote = (f"Features with Mann-Whitney U P < {alpha} / features tested (%); untested (constant or missing) "
+                "features are not counted.")
+    return Table("mwu_screen", "Supplemental Table 10. Mann-Whitney U screen of the radiomics features",
+                 pd.DataFrame(rows, columns=["Image type", *sequences, "All sequences"]), footnote)
+
+
+def _share(part: pd.DataFrame) -> str:
+    tested = part["p"].notna().sum()
+    significant = int(part["significant"].astype(str).eq("True").sum())
+    return f"{significant}/{tested} ({100 * significant / tested:.0f}%)" if tested else "–"
 
 
 TABLES = {  # input key -> builder, in manuscript order
@@ -240,15 +361,13 @@ TABLES = {  # input key -> builder, in manuscript order
     "posthoc": posthoc,
     "prevalence": prevalence,
     "associations": associations,
-    "shape_by_modic": generic("shape_by_modic", "Supplemental Table 4. Shape features of Modic changes by type",
-                              "Kruskal-Wallis test across Modic types."),
-    "dunn": generic("dunn", "Supplemental Table 5. Dunn's test of the shape features between Modic types"),
-    "icc": generic("icc", "Supplemental Table 6. Feature reproducibility (intraclass correlation)"),
+    "shape_by_modic": shape_by_modic,
+    "dunn": dunn,
+    "icc": icc,
     "classifier": classifier,
-    "lasso_features": generic("lasso_features", "Supplemental Table 8. Radiomics features selected by LASSO"),
-    "correlations": generic("correlations", "Supplemental Table 9. Correlations of radiomics features with pain "
-                                            "and disability"),
-    "mwu_screen": generic("mwu_screen", "Supplemental Table 10. Mann-Whitney U screen of the radiomics features"),
+    "lasso_features": lasso_features,
+    "correlations": correlations,
+    "mwu_screen": mwu_screen,
 }
 
 

@@ -280,12 +280,9 @@ def checklist(config: dict, diagnostics: Path | None = None, features: Path | No
         ("CLEAR", "Feature extraction software", f"PyRadiomics {info['version']}" if info["version"] else None, diag),
         ("CLEAR", "Harmonisation across centres", _flat(rstats["harmonisation"]) if "harmonisation" in rstats
          else None, "config radiomics_stats.harmonisation"),
-        ("CLEAR", "Feature selection", _flat(rstats["selection"]) if "selection" in rstats else None,
-         "config radiomics_stats.selection"),
-        ("CLEAR", "Validation scheme", _flat(rstats["validation"]) if "validation" in rstats else None,
-         "config radiomics_stats.validation"),
-        ("CLEAR", "Performance metrics with confidence intervals",
-         ", ".join(f"{k} {v:.3f}" for k, v in result.items() if isinstance(v, float)) or None, "classifier.json"),
+        ("CLEAR", "Feature selection", _selection(rstats), "config radiomics_stats.screen, .classifier"),
+        ("CLEAR", "Validation scheme", _validation(rstats), "config radiomics_stats.classifier"),
+        ("CLEAR", "Performance metrics with confidence intervals", _performance(result), "classifier.json"),
         ("CLEAR", "Code availability and version", _git("rev-parse", "HEAD") or None, "git commit"),
         ("CLEAR", "Data availability", None, "data sharing statement"),
     ]
@@ -293,6 +290,37 @@ def checklist(config: dict, diagnostics: Path | None = None, features: Path | No
     frame["status"] = frame["value"].notna().map({True: "filled", False: FOR_AUTHORS})
     frame["value"] = frame["value"].fillna(FOR_AUTHORS)
     return frame
+
+
+def _selection(rstats: dict) -> str | None:
+    """The feature selection steps the classifier used, from the config."""
+    if "classifier" not in rstats:
+        return None
+    c = rstats["classifier"]
+    return (f"Mann-Whitney U / Kruskal-Wallis screen (P < {rstats['screen']['alpha']}), correlation filter "
+            f"(|{c['correlation_method']} r| > {c['correlation_threshold']}), LASSO ({c['lasso_folds']}-fold CV)")
+
+
+def _validation(rstats: dict) -> str | None:
+    """The validation scheme of the classifier, from the config."""
+    if "classifier" not in rstats:
+        return None
+    c = rstats["classifier"]
+    return (f"nested cross-validation grouped by patient ({c['outer_folds']} outer, {c['inner_folds']} inner folds; "
+            f"every selection step inside the outer training folds), beside the paper's protocol; "
+            f"{c['bootstraps']} patient-level bootstraps for 95% CIs")
+
+
+def _performance(result: dict) -> str | None:
+    """Classifier metrics with their intervals per validation scheme, from classifier.json."""
+    parts = []
+    for scheme, label in (("nested", "nested CV"), ("paper", "paper protocol")):
+        metrics = result.get(scheme, {}).get("metrics", {})
+        cells = [f"{name} {m['estimate']:.3f} [{m['ci_low']:.3f}; {m['ci_high']:.3f}]"
+                 for name, m in metrics.items() if m.get("estimate") is not None]
+        if cells:
+            parts.append(f"{label}: " + ", ".join(cells))
+    return "; ".join(parts) or None
 
 
 def write_checklist(config: dict, out: str | Path, diagnostics: Path | None = None, features: Path | None = None,

@@ -1,5 +1,6 @@
-"""Figures: every figure from small synthetic inputs in the documented formats, empty and not-estimable
-inputs, deterministic HTML, static export with and without a browser."""
+"""Figures: every figure from small synthetic inputs (the radiomics statistics written by their own modules, so
+a format change there shows here), empty and not-estimable inputs, deterministic HTML, static export with and
+without a browser."""
 
 import json
 import logging
@@ -12,7 +13,8 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 
-from spinestudy import figure_export, figures, figures_radiomics, report, style
+from spinestudy import (feature_correlations, feature_screen, figure_export, figures, figures_radiomics, harmonisation,
+                        modic_classifier, modic_shape, report, robustness, style)
 from spinestudy.anatomy import LEVELS, SYNDROMES
 from spinestudy.schemas import AGE_DECADES
 
@@ -75,41 +77,59 @@ def synthetic_inputs(root) -> dict:
                                  selected_share=0.4, estimable=estimable,
                                  note="" if estimable else "not estimable: 4 complete cases (< 30)"))
     csv("lasso", pd.DataFrame(rows))
-    shape = ["Elongation", "Sphericity", "MeshVolume", "MajorAxisLength"]
-    csv("shape_by_modic", pd.DataFrame({"feature": [f"T2_original_shape_{f}" for f in shape],
-                                        **{f"{s}_{t}": rng.uniform(0.1, 2, 4) for t in ("I", "II", "III")
-                                           for s in ("mean", "sd")}, "p": [1e-5, 0.02, 0.3, 0.7]}))
-    features = pd.DataFrame({"centre": "A", "patient": [f"p{i:012x}" for i in range(12)],
-                             "label": np.tile([21, 35, 13], 4), "structure": "x"})
-    for f in shape:
-        features[f"T2_original_shape_{f}"] = rng.uniform(1, 5, len(features))
-    paths["features"] = root / "features.parquet"
-    features.to_parquet(paths["features"])
-    gradings = pd.DataFrame([dict(centre="A", patient=p, level=level, modic_upper=int(rng.integers(0, 4)),
-                                  modic_lower=int(rng.integers(0, 4))) for p in features["patient"].unique()
-                             for level in LEVELS])
-    paths["gradings"] = root / "gradings_long.parquet"
-    gradings.to_parquet(paths["gradings"])
-    names = [f"{s}_{t}_glcm_F{i}" for s in ("T1", "T2", "STIR") for t in ("original", "wavelet-LLH", "log") for i in range(5)]
-    csv("mwu_screen", pd.DataFrame({"feature": names, "sequence": [n.split("_")[0] for n in names],
-                                    "image_type": [n.split("_")[1] for n in names], "p": rng.uniform(1e-6, 1, len(names))}))
-    csv("lasso_features", pd.DataFrame({"feature": names[:8], "coefficient": [0.4, -0.2, 0, 0.1, -0.05, 0.3, 0, 0.02]}))
-    csv("correlations", pd.DataFrame([dict(feature=f, variable=v, rho=rng.uniform(-0.8, 0.8), p=0.01,
-                                           p_adjusted=rng.uniform(0, 0.1)) for f in names[:6] for v in ("ODI", "VAS", "age")]))
-    csv("combat_diagnostic", pd.DataFrame({"stage": np.repeat(["before", "after"], 20), "centre": np.tile(["A", "B"], 20),
-                                           "pc1": rng.normal(size=40), "pc2": rng.normal(size=40)}))
-    csv("icc", pd.DataFrame({"feature": names[:3], "icc": [0.91, 0.75, 0.4], "ci_low": [0.8, 0.6, 0.2],
-                             "ci_high": [0.95, 0.85, 0.6]}))
-    csv("dunn", pd.DataFrame({"feature": ["Elongation"] * 3, "group1": ["I", "I", "II"], "group2": ["II", "III", "III"],
-                              "p": [7.9e-5, 0.43, 0.18]}))
-    classes = ["I", "II", "III"]
-    paths["classifier"] = root / "classifier.json"
-    paths["classifier"].write_text(json.dumps({
-        "classes": classes, "confusion_matrix": [[8, 1, 0], [1, 12, 2], [0, 1, 9]],
-        "roc": {c: {"fpr": [0, 0.1, 0.3, 1], "tpr": [0, 0.6, 0.9, 1], "auc": 0.88} for c in classes},
-        "accuracy": 0.85, "accuracy_ci": [0.74, 0.93], "balanced_accuracy": 0.84, "balanced_accuracy_ci": [0.72, 0.92],
-        "macro_auc": 0.9, "macro_auc_ci": [0.82, 0.96], "accuracy_paper": 0.98, "accuracy_nested": 0.85}))
+    paths |= radiomics_stats_inputs(root, rng)
     return paths
+
+
+RADIOMICS_SETTINGS = {"seed": 1, "modic_types": [1, 2, 3], "min_lesions": 2, "contrast": [1, 2],
+                      "classifier": {"C": [1.0], "gamma": ["scale"], "outer_folds": 3, "inner_folds": 2,
+                                     "bootstraps": 20},
+                      "correlations": {"min_patients": 5}, "harmonisation": {"enabled": harmonisation.available()}}
+
+
+def radiomics_stats_inputs(root, rng) -> dict:
+    """results/radiomics_stats/ in the real formats: a small lesion cohort (two centres, Modic I-III lesions
+    whose shape and texture depend on the type) run through the real writer modules."""
+    sites = list(modic_shape.LESION_SITES.items())
+    lesions, grades = [], []
+    for i in range(16):
+        centre, patient = "AB"[i % 2], f"p{i:012x}"
+        levels = {level: {"modic_upper": 0, "modic_lower": 0} for level in LEVELS}
+        for j, k in enumerate(rng.choice(len(sites), 3, replace=False)):
+            structure, (level, endplate) = sites[k]
+            modic = 3 if i < 3 and j == 0 else int(rng.integers(1, 3))
+            levels[level][f"modic_{endplate}"] = modic
+            size = (10 + 5 * modic) * rng.uniform(0.9, 1.1)
+            lesions.append({"centre": centre, "patient": patient, "label": str(k), "structure": structure,
+                            "T2_original_shape_Elongation": rng.uniform(0.6, 0.9) + 0.05 * modic,
+                            "T2_original_shape_Sphericity": rng.uniform(0.4, 0.8),
+                            "T2_original_shape_MajorAxisLength": size,
+                            "T2_original_shape_VoxelVolume": size ** 3 / 6,
+                            **{f"{seq}_{image}_glcm_F{f}": rng.normal(modic * (f % 2) + (centre == "B"), 1)
+                               for seq in ("T1", "T2", "STIR") for image in ("original", "wavelet-LLH") for f in range(4)}})
+        grades += [dict(centre=centre, patient=patient, level=level, **v) for level, v in levels.items()]
+    features, gradings, analysis = root / "features.parquet", root / "gradings_long.parquet", root / "analysis.parquet"
+    pd.DataFrame(lesions).to_parquet(features)
+    pd.DataFrame(grades).to_parquet(gradings)
+    pd.DataFrame({"centre": [g["centre"] for g in grades[::len(LEVELS)]],
+                  "patient": [g["patient"] for g in grades[::len(LEVELS)]],
+                  "odi_before": rng.uniform(10, 60, 16), "nprs_back_before": rng.integers(0, 11, 16),
+                  "age": rng.uniform(30, 70, 16)}).to_parquet(analysis)
+    out = {name: root / f"{name}.csv" for name in ("combat_diagnostic", "shape_by_modic", "dunn", "mwu_screen",
+                                                   "lasso_features", "correlations", "icc")}
+    out |= {"features": root / "lesion_features.parquet", "gradings": gradings, "classifier": root / "classifier.json"}
+    s = RADIOMICS_SETTINGS
+    harmonisation.write(features, gradings, s, out["features"], out["combat_diagnostic"])
+    modic_shape.write(out["features"], gradings, s, out["shape_by_modic"], out["dunn"])
+    feature_screen.write(out["features"], gradings, s, out["mwu_screen"])
+    modic_classifier.write(out["features"], gradings, s, out["lasso_features"], out["classifier"])
+    feature_correlations.write(out["features"], gradings, analysis, out["lasso_features"], s, out["correlations"])
+    perturbed = root / "perturbed.parquet"
+    pd.concat([pd.DataFrame(lesions).assign(perturbation=how, T2_original_shape_VoxelVolume=lambda d: d[
+        "T2_original_shape_VoxelVolume"] * rng.uniform(0.8, 1.2, len(d))) for how in ("original", "erode", "dilate")]
+              ).to_parquet(perturbed)
+    robustness.write([perturbed], s, out["icc"])
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +154,10 @@ def test_every_figure_builds_and_writes_identical_html(name, inputs, tmp_path):
 def test_every_figure_survives_empty_inputs(name, inputs, tmp_path):
     empty = {k: tmp_path / p.name for k, p in inputs.items()}  # files that do not exist
     for path in empty.values():
-        path.write_text("") if path.suffix != ".json" else path.write_text(json.dumps(
-            {"estimable": False, "note": "not estimable: 3 lesions"}))
+        path.write_text("")
+    _, not_estimable = modic_classifier.run(pd.DataFrame({"T1_original_firstorder_Mean": [1.0, 2.0]}),
+                                            np.array([2, 2]), np.array(["a", "b"]), RADIOMICS_SETTINGS)
+    empty["classifier"].write_text(json.dumps(not_estimable))
     fig = report.figure(name, empty)
     notes = [a.text for a in fig.layout.annotations]
     assert any(t and ("no " in t or "not estimable" in t) for t in notes), notes
@@ -153,13 +175,74 @@ def test_flow_shows_every_centre_and_exclusions(inputs):
     assert "excluded: 1" in texts and "n = –" in texts  # centre B sent no images
 
 
-def test_shape_units_and_modic_lesions(inputs):
+def test_shape_units_and_boxes_per_modic_type(inputs):
     assert figures_radiomics.shape_unit("T2_original_shape_MeshVolume") == "mm³"
     assert figures_radiomics.shape_unit("T2_original_shape_SurfaceVolumeRatio") == "mm⁻¹"
     assert figures_radiomics.shape_unit("T2_original_shape_Maximum2DDiameterSlice") == "mm"
     assert figures_radiomics.shape_unit("T2_original_shape_Sphericity") == ""
-    lesions = figures_radiomics.modic_lesions(inputs["features"], inputs["gradings"])
-    assert set(lesions["type"]) <= {"I", "II", "III"} and len(lesions) > 0  # disc label 13 left out
+    fig = figures_radiomics.figure_shape_by_modic(inputs["features"], inputs["gradings"], inputs["shape_by_modic"])
+    shape = pd.read_csv(inputs["shape_by_modic"])
+    assert len(fig.data) == 3 * len(shape) and {t.name for t in fig.data} == {"I", "II", "III"}
+    assert sum(len(t.y) for t in fig.data[:3]) == shape[["n_I", "n_II", "n_III"]].iloc[0].sum()
+    titles = [a.text for a in fig.layout.annotations]
+    assert all(f"{f}<br>KW P = {p:.2g}" in titles for f, p in zip(shape["feature"], shape["kw_p"]))
+    assert "mm³" in {fig.layout[f"yaxis{i + 1 if i else ''}"].title.text for i in range(len(shape))}
+
+
+def test_mwu_screen_one_panel_per_pair_with_the_share_below_005(inputs, tmp_path):
+    screen = pd.read_csv(inputs["mwu_screen"])
+    two = pd.concat([screen, screen.assign(group1="II", group2="III", p=screen["p"] * 10)])
+    two.to_csv(tmp_path / "mwu.csv", index=False)
+    fig = figures_radiomics.figure_mwu_screen(tmp_path / "mwu.csv")
+    titles = [a.text for a in fig.layout.annotations if "vs" in (a.text or "")]
+    assert titles == [f"Type I vs II: {(screen['p'] < 0.05).sum()} of {len(screen)} features P < 0.05",
+                      f"Type II vs III: {(screen['p'] * 10 < 0.05).sum()} of {len(screen)} features P < 0.05"]
+    assert {t.name for t in fig.data} == set(screen["sequence"]) and len(fig.data) == 2 * screen["sequence"].nunique()
+    assert len(fig.layout.shapes) == 2  # the P = 0.05 line in each panel
+
+
+def test_lasso_bars_are_the_nonzero_coefficients(inputs):
+    lasso = pd.read_csv(inputs["lasso_features"])
+    fig = figures_radiomics.figure_lasso_features(inputs["lasso_features"])
+    assert sorted(fig.data[0].y) == sorted(lasso["feature"]) and list(fig.data[0].x) == sorted(lasso["coefficient"])
+    assert f"Target: Modic type {lasso['target'].iloc[0]}" in [a.text for a in fig.layout.annotations]
+
+
+def test_classifier_shows_both_validations(inputs):
+    result = json.loads(inputs["classifier"].read_text())
+    fig = figures_radiomics.figure_classifier(inputs["classifier"])
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heatmaps) == 2 and all(f"{n}<br>" in str(h.text) for h, n in zip(heatmaps, [
+        result[p]["confusion_matrix"]["matrix"][0][0] for p in ("nested", "paper")]))
+    rocs = [t.name for t in fig.data if t.type == "scatter" and t.name and "AUC" in t.name]
+    assert rocs == ["Type II, nested CV (AUC %.2f)" % result["nested"]["metrics"]["auc_macro"]["estimate"],
+                    "Type II, paper's scheme (AUC %.2f)" % result["paper"]["metrics"]["auc_macro"]["estimate"]]
+    metrics = [t for t in fig.data if t.type == "scatter" and t.mode == "markers+text"]
+    assert [list(t.y) for t in metrics] == [[result[p]["metrics"][m]["estimate"] for m in
+                                             ("accuracy", "balanced_accuracy", "auc_macro")] for p in ("nested", "paper")]
+
+
+def test_correlations_heatmap_per_kind(inputs):
+    table = pd.read_csv(inputs["correlations"])
+    fig = figures_radiomics.figure_correlations(inputs["correlations"])
+    spearman = table[table["method"] == "spearman"]
+    assert [len(t.y) for t in fig.data] == [spearman.loc[spearman["kind"] == k, "feature"].nunique()
+                                            for k in ("morphological", "selected")]
+    assert list(fig.data[0].x) == ["ODI before", "Back NPRS before", "Age"]
+
+
+def test_combat_titles_give_the_share_and_a_missing_stage_says_why(inputs, tmp_path):
+    table = pd.read_csv(inputs["combat_diagnostic"])
+    share = table[table["kind"] == "summary"].set_index("stage")["share_significant"]
+    titles = " ".join(a.text for a in figures_radiomics.figure_combat(inputs["combat_diagnostic"]).layout.annotations)
+    assert f"Before ComBat: {share['before']:.0%}" in titles
+    if "after" in share:
+        assert f"After ComBat: {share['after']:.0%}" in titles
+    rows = pd.read_parquet(inputs["features"])
+    harmonisation.diagnostic({"before": rows}, {}, "ComBat disabled in the configuration").to_csv(
+        tmp_path / "combat.csv", index=False)
+    texts = [a.text for a in figures_radiomics.figure_combat(tmp_path / "combat.csv").layout.annotations]
+    assert "ComBat disabled in the configuration" in texts
 
 
 def test_template_uses_okabe_ito():

@@ -1,7 +1,9 @@
 """Manuscript tables: paper formats, Markdown / LaTeX / XLSX writers, byte-identical reruns."""
 
+import json
 import zipfile
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from openpyxl.cell.rich_text import CellRichText
@@ -70,4 +72,26 @@ def test_every_table_in_all_formats_and_identical_reruns(inputs, config, tmp_pat
     assert any(isinstance(c.value, CellRichText) for row in sheet.iter_rows() for c in row)
     assert zipfile.ZipFile(tmp_path / "a" / "tables.xlsx").infolist()[0].date_time == (1980, 1, 1, 0, 0, 0)
     shape = next(t for t in tables if t.name == "shape_by_modic")
-    assert "Type I, mean (SD)" in shape.frame.columns
+    n = pd.read_csv(inputs["shape_by_modic"])["n_I"].iloc[0]
+    assert f"Modic I (n = {n})" in shape.frame.columns and shape.frame["P-value"].str.endswith("^{K}").all()
+
+
+def test_radiomics_tables_read_the_writers_formats(inputs, config):
+    tables = {t.name: t.frame for t in mt.build(inputs, config)}
+    result = json.loads(inputs["classifier"].read_text())
+    classifier = tables["classifier"].set_index("Metric")
+    nested = result["nested"]["metrics"]["accuracy"]
+    assert classifier.loc["Accuracy", "Nested cross-validation"] == (
+        f"{mt.number(nested['estimate'])} [{mt.number(nested['ci_low'])}; {mt.number(nested['ci_high'])}]")
+    assert classifier.loc["Lesions", "Paper's scheme"] == str(result["n_lesions"])
+    screen = pd.read_csv(inputs["mwu_screen"])
+    total = tables["mwu_screen"].set_index("Image type").loc["All image types", "All sequences"]
+    assert total.startswith(f"{screen['significant'].sum()}/{len(screen)} ")
+    assert len(tables["dunn"]) == len(pd.read_csv(inputs["dunn"])) and len(tables["icc"]) == len(pd.read_csv(inputs["icc"]))
+    correlations, long = tables["correlations"], pd.read_csv(inputs["correlations"])
+    assert [c.split(" (")[0].split(",")[0] for c in correlations.columns[1:4]] == ["ODI before", "Back NPRS before", "Age"]
+    assert all(c.endswith((", ρ", ", r")) for c in correlations.columns[1:])
+    assert len(correlations) == long["feature"].nunique() + long["kind"].nunique()  # a heading per kind
+    assert correlations.iloc[0, 0] == "Shape features" and correlations.shape[1] == 1 + long.groupby(
+        ["outcome", "method"]).ngroups
+    assert len(tables["lasso_features"]) == len(pd.read_csv(inputs["lasso_features"]))
