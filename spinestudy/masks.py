@@ -35,13 +35,35 @@ def _from_volume(volume: hd.Volume) -> sitk.Image:
     return image
 
 
-def _seg_rois(path: Path, rois: dict) -> dict:
-    """Binary masks of the requested SEG segments, keyed by segment number or label."""
+def _geometry(image: sitk.Image) -> hd.VolumeGeometry:
+    """The highdicom geometry of a SimpleITK image (inverse of `_from_volume`)."""
+    affine = np.eye(4)
+    affine[:3, 2::-1] = np.asarray(image.GetDirection()).reshape(3, 3) * image.GetSpacing()
+    affine[:3, 3] = image.GetOrigin()
+    return hd.VolumeGeometry(affine, image.GetSize()[::-1], "PATIENT")
+
+
+def _on_grid(volume: hd.Volume, image: sitk.Image) -> hd.Volume:
+    """The volume padded, cropped and flipped onto the image grid when that needs no resampling and keeps
+    every segmented voxel; else unchanged. SEG writers store only frames holding segment voxels, so the
+    SEG's own volume spans just those slices. The 1e-3 voxel tolerance covers float32 NIfTI geometry;
+    `on_image_grid` still checks the grids."""
+    try:
+        matched = volume.match_geometry(_geometry(image), tol=1e-3)
+    except RuntimeError:
+        return volume
+    return matched if np.count_nonzero(matched.array) == np.count_nonzero(volume.array) else volume
+
+
+def _seg_rois(path: Path, rois: dict, image: sitk.Image) -> dict:
+    """Binary masks of the requested SEG segments, keyed by segment number or label, on the image grid
+    where it is aligned with the SEG's."""
     seg = hd.seg.segread(path)
     numbers = {s.SegmentLabel: int(s.SegmentNumber) for s in seg.SegmentSequence}
     numbers |= {n: n for n in numbers.values()}
-    return {key: _from_volume(seg.get_volume(segment_numbers=[numbers[key]], combine_segments=True, relabel=True))
-            for key in rois if key in numbers}
+    volumes = {key: seg.get_volume(segment_numbers=[numbers[key]], combine_segments=True, relabel=True)
+               for key in rois if key in numbers}
+    return {key: _from_volume(_on_grid(volume, image)) for key, volume in volumes.items()}
 
 
 def _fill(polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -90,7 +112,7 @@ def load(path: str | Path, rois: dict, image: sitk.Image) -> dict[str, tuple[sit
     """Structure name -> (mask image, label value) for every ROI of the table, or the reason it is unusable.
 
     `rois` maps label values (label maps, SEG segment numbers) or SEG segment labels / RTSTRUCT ROI names
-    to structure names; `image` is the grid RTSTRUCT contours are rasterised on.
+    to structure names; `image` is the grid RTSTRUCT contours are rasterised on and SEG masks are placed on.
     """
     path = Path(path)
     if is_label_map(path):
@@ -102,7 +124,7 @@ def load(path: str | Path, rois: dict, image: sitk.Image) -> dict[str, tuple[sit
     else:
         modality = pydicom.dcmread(path, stop_before_pixels=True).Modality
         if modality == "SEG":
-            masks = _seg_rois(path, rois)
+            masks = _seg_rois(path, rois, image)
         elif modality == "RTSTRUCT":
             masks = _rtstruct_rois(path, rois, image)
         else:
