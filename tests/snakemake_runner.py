@@ -8,6 +8,16 @@ from pathlib import Path
 
 from conftest import REPO
 
+FIGURES = ["flow", "prevalence", "forest", "shape_by_modic", "mwu_screen", "lasso_features", "classifier",
+           "correlations", "combat"]
+RADIOMICS_FIGURES = FIGURES[3:]
+LESION_STATS = ["lesion_features", "modic_shape", "mwu_screen", "modic_classifier", "feature_correlations"]
+REPORT = ["manuscript_tables", "study_report", "checklist", "all"]
+# Jobs that rerun, once each, when the analysis tables change: statistics, lesion statistics, figures, report.
+AFTER_TABLES = {rule: 1 for rule in ["tables", *(f"stats_{m}" for m in ("table1", "posthoc", "prevalence", "lasso",
+                                                                         "associations")),
+                                     *LESION_STATS, *(f"figure_{f}" for f in FIGURES), *REPORT]}
+RADIOMICS_MERGES = {"radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1}
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"}
 
@@ -26,3 +36,13 @@ def job_counts(log: str) -> dict[str, int]:
     """Snakemake's own 'Job stats' table: rule -> number of jobs."""
     table = log.split("Job stats:", 1)[1].split("\n\n", 1)[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE) if m[1] != "total"}
+
+
+def absolute_config_paths(config: dict) -> dict:
+    """The config with its repository-relative files (label table, PyRadiomics parameters) made absolute,
+    for runs in a scratch working directory."""
+    radiomics = config["radiomics"] | {"params": str(REPO / config["radiomics"]["params"]),
+                                       "labels": str(REPO / config["radiomics"]["labels"])}
+    stats = config["radiomics_stats"]
+    robustness = stats["robustness"] | {"params": str(REPO / stats["robustness"]["params"])}
+    return config | {"radiomics": radiomics, "radiomics_stats": stats | {"robustness": robustness}}

@@ -8,19 +8,26 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.cell.rich_text import CellRichText
 from test_figures import synthetic_inputs
+from test_stats_cohort import cohort
 
+from spinestudy import associations, posthoc, table1
 from spinestudy import manuscript_tables as mt
-from spinestudy.config import REPO
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    paths = synthetic_inputs(tmp_path_factory.mktemp("inputs"))
-    stats = REPO / "results" / "stats"
-    for key, name in (("table1", "table1.csv"), ("posthoc", "posthoc.csv"), ("associations", "associations.csv")):
-        if not (stats / name).is_file():
-            pytest.skip(f"results/stats/{name} not built")
-        paths[key] = stats / name
+def inputs(tmp_path_factory, config):
+    """Synthetic inputs, with Table 1, post hoc and associations computed by the statistics modules
+    on a generated cohort (so a change of their output format breaks these tests)."""
+    root = tmp_path_factory.mktemp("inputs")
+    paths = synthetic_inputs(root)
+    analysis, gradings, _ = cohort(400, seed=2)
+    analysis.to_parquet(root / "analysis.parquet")
+    gradings.to_parquet(root / "gradings.parquet")
+    for key, module in (("table1", table1), ("posthoc", posthoc)):
+        module.write(root / "analysis.parquet", root / "gradings.parquet", config["stats"], root / f"{key}.csv")
+        paths[key] = root / f"{key}.csv"
+    associations.write(root / "analysis.parquet", config["stats"], root / "associations.csv")
+    paths["associations"] = root / "associations.csv"
     return paths
 
 
