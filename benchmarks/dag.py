@@ -35,10 +35,8 @@ def study(root: Path, patients: int, base: dict) -> Path:
             path = root / centre / Path(base["centres"][centre][table]["path"]).name
             path.touch()
             centres[centre][table] = base["centres"][centre][table] | {"path": str(path)}
-    config = base | {"cohort": "own", "centres": centres}
-    config["radiomics"] = config["radiomics"] | {"params": str(REPO / config["radiomics"]["params"]),
-                                                 "labels": str(REPO / config["radiomics"]["labels"])}
-    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    (root / "config").symlink_to(REPO / "config")  # parameter files and label table, relative in the config
+    (root / "config.yaml").write_text(yaml.safe_dump(base | {"cohort": "own", "centres": centres}))
     return root
 
 
@@ -51,7 +49,7 @@ def dry_run(workdir: Path) -> tuple[float, int]:
     result = subprocess.run(command, capture_output=True, text=True, env=os.environ | {"SPINESTUDY_PSEUDONYM_KEY": "bench"})
     seconds = time.perf_counter() - start
     if result.returncode:
-        sys.exit(result.stderr[-3000:])
+        sys.exit(result.stdout[-3000:] + result.stderr[-3000:])
     total = next(int(line.split()[-1]) for line in result.stdout.splitlines() if line.startswith("total"))
     return seconds, total
 
