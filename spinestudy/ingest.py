@@ -48,7 +48,7 @@ def _foreign_patient(series_list: list[Series]) -> set[str]:
     return {s.uid for s, i in zip(series_list, ids) if i != majority}
 
 
-def select(series_list: list[Series], rows: list[dict], cfg: dict) -> dict[str, Series]:
+def select(series_list: list[Series], rows: list[dict]) -> dict[str, Series]:
     """Choose one valid series per configured sequence (most slices, then lowest series number)."""
     chosen: dict[str, Series] = {}
     candidates = sorted(
@@ -107,7 +107,7 @@ def ingest_patient(
             status, reason = "excluded", "; ".join(series.problems)
         facts["slice_spacing"] = series.slice_spacing
         rows.append({"_uid": series.uid, **facts, "sequence": sequence, "status": status, "reason": reason})
-    chosen = select(series_list, rows, cfg)
+    chosen = select(series_list, rows)
     out_volumes.mkdir(parents=True, exist_ok=True)
     for sequence, series in chosen.items():
         write_volume(series, out_volumes / f"{sequence}.nii.gz")
