@@ -90,9 +90,12 @@ def test_planted_defects_are_in_the_exclusion_log(workdir):
     assert set(log.columns) == {"centre", "patient", "item", "stage", "reason"}
 
 
+PLOTLY_BUNDLE = re.compile(r"<script>/\*\*\n\* plotly\.js v.*?</script>", re.DOTALL)
+
+
 def test_no_phi_under_results(workdir):
-    """No name part, MRN, birth date, institution or study id from the DICOM headers under results/ (as whole
-    words: the plotly.js bundle in the HTML pages holds words like 'Julian' and 'Mariana')."""
+    """No name part, MRN, birth date, institution or study id from the DICOM headers under results/, as
+    whole words, outside the plotly.js library the HTML pages embed (its country list holds e.g. 'Martin')."""
     phi = pd.read_csv(workdir / "resources/demo/phi.csv", dtype=str)
     secrets = set(phi.study_id) | set(phi.PatientID) | set(phi.PatientBirthDate) | set(phi.InstitutionName)
     for column in ("PatientName", "ReferringPhysicianName"):
@@ -103,6 +106,7 @@ def test_no_phi_under_results(workdir):
     for path in files:
         data = path.read_bytes()
         text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode("latin-1")
+        text = PLOTLY_BUNDLE.sub("", text)
         leaked = sorted(set(pattern.findall(text)))
         assert not leaked, f"{path}: {leaked[:5]}"
         assert not pattern.search(str(path.relative_to(workdir))), path
