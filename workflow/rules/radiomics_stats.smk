@@ -26,11 +26,12 @@ rule lesion_features:
         out_diagnostic=f"{RS}/combat_diagnostic.csv",
     params:
         module="harmonisation",
+        settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
         runtime=30,
     script:
-        "../../scripts/radiomics_stats.py"
+        "../../scripts/write_outputs.py"
 
 
 rule modic_shape:
@@ -42,11 +43,12 @@ rule modic_shape:
         out_dunn=f"{RS}/dunn.csv",
     params:
         module="modic_shape",
+        settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
         runtime=30,
     script:
-        "../../scripts/radiomics_stats.py"
+        "../../scripts/write_outputs.py"
 
 
 rule mwu_screen:
@@ -57,11 +59,12 @@ rule mwu_screen:
         out=f"{RS}/mwu_screen.csv",
     params:
         module="feature_screen",
+        settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
         runtime=30,
     script:
-        "../../scripts/radiomics_stats.py"
+        "../../scripts/write_outputs.py"
 
 
 rule modic_classifier:
@@ -73,12 +76,13 @@ rule modic_classifier:
         out_classifier=f"{RS}/classifier.json",
     params:
         module="modic_classifier",
+        settings=config["radiomics_stats"],
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
     script:
-        "../../scripts/radiomics_stats.py"
+        "../../scripts/write_outputs.py"
 
 
 rule feature_correlations:
@@ -91,11 +95,12 @@ rule feature_correlations:
         out=f"{RS}/correlations.csv",
     params:
         module="feature_correlations",
+        settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
         runtime=30,
     script:
-        "../../scripts/radiomics_stats.py"
+        "../../scripts/write_outputs.py"
 
 
 rule radiomics_robustness_patient:
@@ -124,8 +129,9 @@ rule icc:
         out=f"{RS}/icc.csv",
     params:
         module="robustness",
+        settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
         runtime=30,
     script:
-        "../../scripts/radiomics_stats.py"
+        "../../scripts/write_outputs.py"

@@ -18,7 +18,7 @@ for module, filename in STATS.items():
             analysis="results/tables/analysis.parquet",
             **({"gradings": "results/tables/gradings_long.parquet"} if module in NEEDS_GRADINGS else {}),
         output:
-            f"results/stats/{filename}",
+            out=f"results/stats/{filename}",
         params:
             module=module,
             settings=config["stats"],
@@ -26,4 +26,4 @@ for module, filename in STATS.items():
             mem_mb=4000,
             runtime=30,
         script:
-            "../../scripts/stats.py"
+            "../../scripts/write_outputs.py"

@@ -1,0 +1,7 @@
+"""Snakemake entry point of the statistics and radiomics-statistics rules:
+spinestudy.<params.module>.write(inputs and outputs by name, settings=params.settings)."""
+import importlib
+
+module = importlib.import_module(f"spinestudy.{snakemake.params.module}")
+inputs = {k: v if isinstance(v, str) else list(v) for k, v in snakemake.input.items()}
+module.write(**inputs, **dict(snakemake.output.items()), settings=snakemake.params.settings)
