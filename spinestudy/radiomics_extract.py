@@ -1,18 +1,21 @@
 """PyRadiomics feature extraction for one patient: every (sequence, ROI), one image load per series.
 
-Each series is read and normalised once. Per ROI, PyRadiomics' own steps run unchanged (resampling,
-mask checks, shape, filters, feature classes) with one difference: the neighbourhood filters LoG,
-wavelet and gradient see the image cropped to the ROI's bounding box plus `kernel_pad` voxels instead of
-the whole image. Every other image type still sees the whole image PyRadiomics would give it:
-square, square root, logarithm and exponential scale by the image's maximum, and LBP3D thresholds
+Each series is read and normalised once, and PyRadiomics' own steps run unchanged (mask checks, shape,
+filters, feature classes) with two differences that make it fast. Each filter runs once per series for all
+its ROIs (a filtered voxel does not depend on the mask), not once per ROI. The neighbourhood filters LoG,
+wavelet and gradient see the image cropped to the ROIs' bounding box plus `kernel_pad` voxels instead of
+the whole image. Every other image type still sees the whole image PyRadiomics would give it: square,
+square root, logarithm and exponential scale by the image's maximum, and LBP3D thresholds
 spline-interpolated neighbours against the centre voxel, a test that rounding-level differences of a
 cropped spline prefilter flip wherever neighbours equal the centre (common in integer MR data).
+With resampling, PyRadiomics resamples a crop around each ROI, so ROIs are then extracted one by one.
 """
 
+import contextlib
+import functools
 import hashlib
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -59,36 +62,110 @@ def kernel_pad(image_types: dict, settings: dict, spacing) -> np.ndarray:
     return np.max(pads, axis=0, initial=0).astype(int)
 
 
-def _crop(image: sitk.Image, mask: sitk.Image, bbox: np.ndarray, pad: np.ndarray):
-    """Image and mask cropped to the bounding box plus pad; the bounding box in the cropped grid."""
-    lower = np.maximum(bbox[0::2] - pad, 0)
-    image_c, mask_c = imageoperations.cropToTumorMask(image, mask, bbox, padDistance=pad)
-    return image_c, mask_c, bbox - np.repeat(lower, 2)
+_PYRADIOMICS_BIN_EDGES = imageoperations.getBinEdges
+
+
+def _bin_edges(values: np.ndarray, **kwargs) -> np.ndarray:
+    """PyRadiomics' getBinEdges given only the values' minimum and maximum, which are all its edges depend on
+    (bin width and bin count alike). It finds them with Python's builtin min and max, element by element: a
+    tenth of the whole extraction time; numpy's give the same two numbers."""
+    return _PYRADIOMICS_BIN_EDGES(np.array([np.min(values), np.max(values)]), **kwargs)
+
+
+@contextlib.contextmanager
+def _fast_bin_edges():
+    """PyRadiomics' binning with `_bin_edges`, for this extraction only (PyRadiomics itself is left as it is)."""
+    imageoperations.getBinEdges = _bin_edges
+    try:
+        yield
+    finally:
+        imageoperations.getBinEdges = _PYRADIOMICS_BIN_EDGES
+
+
+def _checked(image: sitk.Image, mask: sitk.Image, settings: dict) -> tuple[sitk.Image, np.ndarray]:
+    """PyRadiomics' checkMask (label present, dimensions, size) -> (mask, bounding box), run on the mask's
+    bounding box rather than the whole image when both have one size: its statistics pass is the cost."""
+    inside = sitk.GetArrayViewFromImage(mask) == settings["label"]
+    if mask.GetSize() == image.GetSize() and inside.any():
+        profiles = [inside.any(axis=other) for other in ((0, 1), (0, 2), (1, 2))]  # along x, y, z
+        lower = np.array([p.argmax() for p in profiles])
+        upper = np.array([len(p) - 1 - p[::-1].argmax() for p in profiles])
+        region = tuple(slice(lo, hi + 1) for lo, hi in zip(lower, upper))
+        bbox, corrected = imageoperations.checkMask(image[region], mask[region], **settings)
+        if corrected is None:
+            return mask, bbox + np.repeat(lower, 2)
+    bbox, corrected = imageoperations.checkMask(image, mask, **settings)  # PyRadiomics' own error or correction
+    return mask if corrected is None else corrected, bbox
+
+
+def _enabled(ex, types: list[str] | None) -> dict:
+    """The parameter file's image types (name -> custom settings), restricted to `types` if given."""
+    return {t: custom for t, custom in ex.enabledImagetypes.items() if types is None or t in types}
+
+
+def _roi_features(ex, image: sitk.Image, rois: dict, wanted: dict, settings: dict) -> dict[str, dict]:
+    """Features of ROIs that share one image grid (name -> (binary mask, bounding box)). Each filter runs
+    once for all of them: LoG, wavelet and gradient on the image cropped to the ROIs' bounding box plus
+    `kernel_pad`, the other image types on the whole image, as PyRadiomics would."""
+    features = {name: ex.computeShape(image, mask, bbox, **settings) for name, (mask, bbox) in rois.items()}
+    boxes = {n: (bbox[0::2], bbox[1::2] + 1) for n, (_, bbox) in rois.items()}  # [lower, upper) per axis
+    cropped_masks = {n: mask[tuple(map(slice, *boxes[n]))] for n, (mask, _) in rois.items()}
+    unions = {}
+    for image_type, custom in ex.enabledImagetypes.items():
+        users = [n for n in rois if image_type in _enabled(ex, wanted.get(n))]
+        if not users:
+            continue
+        if tuple(users) not in unions:
+            unions[tuple(users)] = functools.reduce(sitk.Or, (rois[n][0] for n in users))
+        lower, source = np.zeros(3, int), (image, unions[tuple(users)])
+        if image_type in CROPPED:
+            pad = kernel_pad({image_type: custom}, settings, image.GetSpacing())
+            lower = np.maximum(np.min([boxes[n][0] for n in users], axis=0) - pad, 0)
+            upper = np.minimum(np.max([boxes[n][1] for n in users], axis=0) + pad, image.GetSize())
+            source = tuple(item[tuple(map(slice, lower, upper))] for item in source)
+        images = getattr(imageoperations, f"get{image_type}Image")(*source, **settings | (custom or {}))
+        for filtered, name, kwargs in images:
+            for n in users:
+                f_image = filtered[tuple(map(slice, boxes[n][0] - lower, boxes[n][1] - lower))]
+                features[n].update(ex.computeFeatures(f_image, cropped_masks[n], name, **kwargs))
+    return {n: {k: float(v) for k, v in f.items()} for n, f in features.items()}
+
+
+def extract_series(ex: featureextractor.RadiomicsFeatureExtractor, image: sitk.Image, rois: dict[str, sitk.Image],
+                   image_types: dict[str, list[str] | None] | None = None) -> dict[str, dict[str, float] | str]:
+    """Features '{imagetype}_{class}_{feature}' of every ROI (name -> binary mask, 1 inside, on the image's
+    grid) of one series, or the reason PyRadiomics' mask checks gave for an unusable ROI. `image` is already
+    normalised if the parameters ask for it; `image_types` restricts an ROI to some of the parameter file's
+    image types. With resampling PyRadiomics resamples each ROI's own crop, so ROIs are extracted one by one."""
+    settings = ex.settings | {"label": 1, "normalize": False}
+    wanted = image_types or {}
+    resampled = settings.get("resampledPixelSpacing") is not None and settings.get("interpolator") is not None
+    results, shared = {}, {}
+    with _fast_bin_edges():
+        for name, mask in rois.items():
+            try:
+                if not resampled:
+                    shared[name] = _checked(image, mask, settings)
+                    continue
+                r_image, r_mask = ex.loadImage(image, mask, **settings)  # resampled and cropped as PyRadiomics does
+                pad = kernel_pad(_enabled(ex, wanted.get(name)), settings, r_image.GetSpacing())
+                if np.any(pad > settings["padDistance"]):
+                    raise RuntimeError(f"padDistance {settings['padDistance']} is narrower than the {pad.max()} "
+                                       "voxels the filters reach: raise it in the parameter file")
+                results |= _roi_features(ex, r_image, {name: _checked(r_image, r_mask, settings)}, wanted, settings)
+            except ValueError as exc:
+                results[name] = f"PyRadiomics: {exc}"
+        results |= _roi_features(ex, image, shared, wanted, settings)
+    return {name: results[name] for name in rois}
 
 
 def extract_roi(ex: featureextractor.RadiomicsFeatureExtractor, image: sitk.Image, mask: sitk.Image,
                 label: int = 1, image_types: list[str] | None = None) -> dict[str, float]:
-    """Features '{imagetype}_{class}_{feature}' of one ROI; `image` is already normalised if the parameters
-    ask for it. Raises ValueError (PyRadiomics' mask checks) for an unusable ROI."""
-    settings = ex.settings | {"label": label, "normalize": False}
-    enabled = {t: c for t, c in ex.enabledImagetypes.items() if image_types is None or t in image_types}
-    image, mask = ex.loadImage(image, mask, **settings)  # resampling (and cropping) exactly as PyRadiomics
-    bbox, corrected = imageoperations.checkMask(image, mask, **settings)
-    mask = mask if corrected is None else corrected
-    resampled = settings.get("resampledPixelSpacing") is not None and settings.get("interpolator") is not None
-    pad = kernel_pad(enabled, settings, image.GetSpacing())
-    if resampled and np.any(pad > settings["padDistance"]):
-        raise RuntimeError(f"padDistance {settings['padDistance']} is narrower than the {pad.max()} voxels the "
-                           "filters reach: raise it in the parameter file")
-    features = ex.computeShape(image, mask, bbox, **settings)
-    cropped = _crop(image, mask, bbox, pad)
-    for image_type, custom in enabled.items():
-        source = cropped if image_type in CROPPED else (image, mask, bbox)
-        args = settings | (custom or {})
-        for filtered, name, kwargs in getattr(imageoperations, f"get{image_type}Image")(*source[:2], **args):
-            f_image, f_mask = imageoperations.cropToTumorMask(filtered, source[1], source[2])
-            features.update(ex.computeFeatures(f_image, f_mask, name, **kwargs))
-    return {k: float(v) for k, v in features.items()}
+    """One ROI (voxels of `label` in `mask`) of extract_series; raises ValueError for an unusable ROI."""
+    features = extract_series(ex, image, {"roi": sitk.Cast(mask == label, sitk.sitkUInt8)}, {"roi": image_types})
+    if isinstance(features["roi"], str):
+        raise ValueError(features["roi"])
+    return features["roi"]
 
 
 def normalised(image: sitk.Image, settings: dict) -> sitk.Image:
@@ -125,28 +202,27 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
         common = dict(centre=centre, patient=patient, sequence=sequence, pyradiomics=radiomics.__version__,
                       params=Path(params).name, settings=json.dumps(ex.settings, sort_keys=True, default=str),
                       image_hash=image_hash(raw))
+        usable = {}
         for (key, structure), roi in zip(rois.items(), masks.load(mask, rois, image).values()):
-            item = f"{structure} ({sequence})"
+            if not isinstance(roi, str):
+                on_grid, problem = masks.on_image_grid(*roi, image, (str(mask), str(volume)),
+                                                       resample=resample_mask, tolerance=tolerance)
+                voxels = 0 if on_grid is None else int(sitk.GetArrayViewFromImage(on_grid).sum())
+                roi = problem or (f"ROI smaller than the minimum: {voxels} voxels < {min_voxels}"
+                                  if voxels < min_voxels else (key, on_grid, voxels))
             if isinstance(roi, str):
-                rejected.append(Exclusion(centre, patient, item, STAGE, roi))
-                continue
-            on_grid, problem = masks.on_image_grid(*roi, image, (str(mask), str(volume)),
-                                                   resample=resample_mask, tolerance=tolerance)
-            voxels = 0 if on_grid is None else int(sitk.GetArrayViewFromImage(on_grid).sum())
-            if not problem and voxels < min_voxels:
-                problem = f"ROI smaller than the minimum: {voxels} voxels < {min_voxels}"
-            start = time.perf_counter()
-            try:
-                features = {} if problem else extract_roi(ex, image, on_grid, 1, (image_types or {}).get(structure))
-            except ValueError as exc:
-                problem = f"PyRadiomics: {exc}"
-            if problem:
-                rejected.append(Exclusion(centre, patient, item, STAGE, problem))
+                rejected.append(Exclusion(centre, patient, f"{structure} ({sequence})", STAGE, roi))
+            else:
+                usable[structure] = roi
+        features = extract_series(ex, image, {s: on_grid for s, (_, on_grid, _) in usable.items()}, image_types)
+        for structure, (key, on_grid, voxels) in usable.items():
+            if isinstance(features[structure], str):
+                rejected.append(Exclusion(centre, patient, f"{structure} ({sequence})", STAGE, features[structure]))
                 continue
             row = rows.setdefault(structure, dict(centre=centre, patient=patient, label=str(key), structure=structure))
-            row.update({f"{sequence}_{name}": value for name, value in features.items()})
+            row.update({f"{sequence}_{name}": value for name, value in features[structure].items()})
             diagnostics.append(common | dict(label=str(key), structure=structure, voxels=voxels,
-                                             mask_hash=image_hash(on_grid), seconds=time.perf_counter() - start))
+                                             mask_hash=image_hash(on_grid)))
     pd.DataFrame(list(rows.values()), columns=KEYS if not rows else None).to_parquet(out, index=False)
     pd.DataFrame(diagnostics).to_parquet(out_diagnostics, index=False)
     return rejected

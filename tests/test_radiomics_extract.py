@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 import yaml
+from radiomics import imageoperations
 from scipy import ndimage
 
 from spinestudy import masks
@@ -27,7 +28,7 @@ def _grid(image: sitk.Image) -> sitk.Image:
 
 @pytest.fixture(scope="module")
 def volume(tmp_path_factory) -> tuple[Path, Path]:
-    """A sagittal-like T2 volume (96 x 96 x 12 voxels) and its label map: 1 an ellipsoid, 2 a 6-voxel speck."""
+    """A sagittal-like T2 volume (96 x 96 x 12 voxels) and its label map: 1 and 4 ellipsoids, 2 a 6-voxel speck."""
     rng = np.random.default_rng(0)
     texture = ndimage.gaussian_filter(rng.normal(size=(12, 96, 96)), (0.5, 2, 2))
     texture /= texture.std()
@@ -35,6 +36,7 @@ def volume(tmp_path_factory) -> tuple[Path, Path]:
     body = ((i - 40) / 12) ** 2 + ((j - 50) / 9) ** 2 + ((k - 6) / 3) ** 2 <= 1
     labels = body.astype(np.uint8)
     labels[5, 20, 70:76] = 2
+    labels[((i - 74) / 8) ** 2 + ((j - 76) / 6) ** 2 + ((k - 5) / 2) ** 2 <= 1] = 4
     folder = tmp_path_factory.mktemp("volume")
     paths = folder / "T2.nii.gz", folder / "mask.nii.gz"
     sitk.WriteImage(_grid(sitk.GetImageFromArray((300 + 120 * body + 60 * texture).astype(np.int16))), str(paths[0]))
@@ -60,16 +62,32 @@ def test_default_params_give_1874_features_per_roi():
     assert 14 + 93 * images == 1874
 
 
-def test_cropped_extraction_equals_plain_pyradiomics(volume, all_filters):
+def test_bin_edges_from_extremes_equal_pyradiomics():
+    rng = np.random.default_rng(3)
+    samples = [rng.normal(0, 90, 500), rng.integers(-40, 300, 800).astype(float), np.full(50, 125.0)]
+    for values in samples:
+        for settings in ({"binWidth": 25}, {"binWidth": 0.5}, {"binCount": 16}):
+            assert np.array_equal(rx._bin_edges(values, **settings), imageoperations.getBinEdges(values, **settings))
+    with rx._fast_bin_edges():
+        assert imageoperations.getBinEdges is rx._bin_edges
+    assert imageoperations.getBinEdges is rx._PYRADIOMICS_BIN_EDGES
+
+
+def test_series_extraction_equals_plain_pyradiomics(volume, all_filters):
+    """Two ROIs of one series, filtered once: each equals PyRadiomics run on it alone, whole image."""
     ex = rx.extractor(all_filters)
     image, mask = (sitk.ReadImage(str(p)) for p in volume)
-    plain = {k: float(v) for k, v in ex.execute(str(volume[0]), str(volume[1]), label=1).items()
-             if not k.startswith("diagnostics_")}
-    cropped = rx.extract_roi(ex, rx.normalised(image, ex.settings), mask, 1)
-    assert set(cropped) == set(plain) and len(plain) == 14 + 93 * 19
-    for name, value in plain.items():
-        rtol = next(t for prefix, t in CROP_RTOL.items() if name.startswith(prefix))
-        assert cropped[name] == pytest.approx(value, rel=rtol, abs=1e-9), name
+    rois = {f"label {v}": sitk.Cast(mask == v, sitk.sitkUInt8) for v in (1, 4, 2)}
+    series = rx.extract_series(ex, rx.normalised(image, ex.settings), rois, {"label 4": ["Original", "LoG"]})
+    assert series["label 2"].startswith("PyRadiomics: mask has too few dimensions")
+    for label, types in ((1, 19), (4, 1 + 2)):
+        plain = {k: float(v) for k, v in ex.execute(str(volume[0]), str(volume[1]), label=label).items()
+                 if not k.startswith("diagnostics_")}
+        cropped = series[f"label {label}"]
+        assert set(cropped) <= set(plain) and len(cropped) == 14 + 93 * types
+        for name, value in cropped.items():
+            rtol = next(t for prefix, t in CROP_RTOL.items() if name.startswith(prefix))
+            assert value == pytest.approx(plain[name], rel=rtol, abs=1e-9), name
 
 
 def test_too_narrow_padding_shows_the_log_boundary(volume, all_filters, monkeypatch):

@@ -28,8 +28,6 @@ PATIENTS = 4
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "slurm-test-key"}
 # Longest a workflow run may take before the test gives up (a hung status check must fail, not hang CI).
 RUN_TIMEOUT = 900
-# Columns that measure the run itself (wall-clock seconds in the radiomics diagnostics), not results.
-VOLATILE_COLUMNS = {"seconds"}
 QUICK_RADIOMICS = "config/radiomics/mr_quick.yaml"
 
 TIMINGS: dict[str, float] = {}
@@ -134,7 +132,7 @@ def frames(root: Path) -> dict[str, pd.DataFrame]:
             frame = pd.read_csv(path, keep_default_na=False)
         else:
             continue
-        found[str(path.relative_to(root))] = frame.drop(columns=[c for c in frame.columns if c in VOLATILE_COLUMNS])
+        found[str(path.relative_to(root))] = frame
     return found
 
 
