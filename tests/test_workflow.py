@@ -172,3 +172,15 @@ def test_changed_radiomics_params_rerun_extraction_only(workdir):
     assert counts == {"radiomics_patient": 7} | RADIOMICS_MERGES | {rule: 1 for rule in LESION_STATS} | {
         f"figure_{f}": 1 for f in RADIOMICS_FIGURES} | {"manuscript_tables": 1, "study_report": 1, "checklist": 1,
                                                          "all": 1}
+
+
+def test_robustness_sample_drops_patients_without_rerunning_the_others(workdir):
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["radiomics_stats"]["robustness"]["sample"] = 0.5
+    (workdir / "half.yaml").write_text(yaml.safe_dump(config))
+    log = snakemake(workdir, "--dry-run", config="half.yaml")
+    assert "radiomics_robustness_patient" not in job_counts(log) and job_counts(log)["icc"] == 1
+    inputs = re.search(r"^rule icc:\n\s+input: (.*)$", log, re.MULTILINE)[1].split(", ")
+    patients = sorted(p.name.removesuffix(".parquet") for p in (workdir / "results/radiomics/perturbed").rglob("*"))
+    assert sorted(Path(p).stem for p in inputs) == [p for p in patients if int(p[1:], 16) < 0.5 * 16 ** 12]
+    assert 0 < len(inputs) < len(patients)

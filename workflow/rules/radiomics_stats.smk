@@ -2,6 +2,19 @@
 # harmonisation (or pass-through), shape tables, Mann-Whitney screen, LASSO + SVM with nested CV,
 # correlations with pain, and feature robustness (ICC) from per-patient perturbed re-extractions.
 RS = "results/radiomics_stats"
+# Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a
+# patient is in when its pseudonym (a keyed hash) read as a number in [0, 1) is below the share, so a new
+# patient never changes whether another is in. The per-patient jobs do not see the share: changing it adds
+# or drops patients' jobs without rerunning the others.
+ROBUSTNESS = config["radiomics_stats"]["robustness"]
+ROBUSTNESS_JOB_SETTINGS = config["radiomics_stats"] | {
+    "robustness": {k: v for k, v in ROBUSTNESS.items() if k != "sample"}
+}
+
+
+def in_robustness_sample(patient):
+    return int(patient.removeprefix("p"), 16) < ROBUSTNESS["sample"] * 16 ** (len(patient) - 1)
+
 RADIOMICS_STATS_OUTPUTS = [
     f"{RS}/{name}"
     for name in (
@@ -113,7 +126,7 @@ rule radiomics_robustness_patient:
         "results/radiomics/perturbed/{centre}/{patient}.parquet",
     params:
         radiomics=config["radiomics"],
-        radiomics_stats=config["radiomics_stats"],
+        radiomics_stats=ROBUSTNESS_JOB_SETTINGS,
     threads: 1
     resources:
         mem_mb=4000,
@@ -124,7 +137,7 @@ rule radiomics_robustness_patient:
 
 rule icc:
     input:
-        perturbed=per_patient("results/radiomics/perturbed/{centre}/{patient}.parquet"),
+        perturbed=per_patient("results/radiomics/perturbed/{centre}/{patient}.parquet", in_robustness_sample),
     output:
         out=f"{RS}/icc.csv",
     params:
