@@ -9,6 +9,7 @@ square root, logarithm and exponential scale by the image's maximum, and LBP3D t
 spline-interpolated neighbours against the centre voxel, a test that rounding-level differences of a
 cropped spline prefilter flip wherever neighbours equal the centre (common in integer MR data).
 With resampling, PyRadiomics resamples a crop around each ROI, so ROIs are then extracted one by one.
+PyRadiomics' bin edges are computed from the values' extremes with numpy (`_bin_edges`): same edges.
 """
 
 import contextlib
