@@ -2,9 +2,10 @@
 
 Each patient folder holds three series (one placeholder file each: a dry run reads no file) and a mask;
 two centres share the patients; the robustness re-extraction runs on a share of them, as a large study
-would configure it (radiomics_stats.robustness.sample). Prints the dry-run wall time and jobs per second.
-Target: <= 30 s for 10,000 patients. Run: .venv/bin/python benchmarks/dag.py [--patients 1000 10000]
-[--robustness-sample 0.1]
+would configure it (radiomics_stats.robustness.sample). Each study is planned with one job per patient
+(batch_digits 12) and with batches (batch_digits 2: at most 256 batches per centre). Prints the dry-run
+wall time and jobs per second. Target: <= 30 s for 10,000 patients.
+Run: .venv/bin/python benchmarks/dag.py [--patients 1000 10000] [--batch-digits 12 2] [--robustness-sample 0.1]
 """
 
 import argparse
@@ -20,7 +21,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def study(root: Path, patients: int, base: dict, sample: float) -> Path:
+def study(root: Path, patients: int, base: dict, sample: float, batch_digits: int) -> Path:
     """A scratch working directory with `patients` patient folders over centres A and B and its config."""
     centres = {}
     for centre in ("A", "B"):
@@ -40,7 +41,7 @@ def study(root: Path, patients: int, base: dict, sample: float) -> Path:
     (root / "config").symlink_to(REPO / "config")  # parameter files and label table, relative in the config
     stats = base["radiomics_stats"] | {"robustness": base["radiomics_stats"]["robustness"] | {"sample": sample}}
     (root / "config.yaml").write_text(yaml.safe_dump(base | {"cohort": "own", "centres": centres,
-                                                              "radiomics_stats": stats}))
+                                                              "radiomics_stats": stats, "batch_digits": batch_digits}))
     return root
 
 
@@ -61,15 +62,17 @@ def dry_run(workdir: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--batch-digits", type=int, nargs="+", default=[12, 2], help="config batch_digits")
     parser.add_argument("--robustness-sample", type=float, default=0.1, help="share of patients re-extracted")
     args = parser.parse_args()
     base = yaml.safe_load((REPO / "config/config.yaml").read_text())
     print(f"robustness re-extraction on {args.robustness_sample:.0%} of the patients")
-    print(f"{'patients':>9} {'jobs':>7} {'dry run (s)':>12} {'jobs/s':>8}")
+    print(f"{'patients':>9} {'batch_digits':>13} {'jobs':>7} {'dry run (s)':>12} {'jobs/s':>8}")
     for n in args.patients:
-        with tempfile.TemporaryDirectory() as tmp:
-            seconds, jobs = dry_run(study(Path(tmp), n, base, args.robustness_sample))
-        print(f"{n:>9} {jobs:>7} {seconds:>12.1f} {jobs / seconds:>8.0f}")
+        for digits in args.batch_digits:
+            with tempfile.TemporaryDirectory() as tmp:
+                seconds, jobs = dry_run(study(Path(tmp), n, base, args.robustness_sample, digits))
+            print(f"{n:>9} {digits:>13} {jobs:>7} {seconds:>12.1f} {jobs / seconds:>8.0f}")
 
 
 if __name__ == "__main__":

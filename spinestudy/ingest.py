@@ -1,4 +1,4 @@
-"""DICOM ingestion for one patient folder: index every series, check it, write the chosen volumes.
+"""DICOM ingestion of patient folders: index every series, check it, write the chosen volumes.
 
 Nothing identifying leaves this module: the patient is named by its pseudonym, UIDs are replaced by
 keyed UIDs, files are named relative to the patient folder, and the NIfTI volumes carry no header text.
@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import SimpleITK as sitk
 
-from spinestudy import exclusions, pseudonym
+from spinestudy import batch, exclusions, pseudonym
 from spinestudy.dicom_series import Series, Slice, UnreadableFile, check, describe, group_series, read_header
 from spinestudy.exclusions import Exclusion
 from spinestudy.sequences import classify
@@ -126,15 +126,25 @@ def ingest_patient(
     exclusions.write(rejected, out_exclusions)
 
 
+def ingest_batch(folders: dict[str, str | Path], centre: str, cfg: dict, key: bytes,
+                 out_index: Path, out_exclusions: Path, out_volumes: Path) -> None:
+    """ingest_patient for each patient folder of a batch (pseudonym -> folder): volumes under
+    out_volumes/<pseudonym>/, one index and one exclusion log for the batch."""
+    Path(out_volumes).mkdir(parents=True, exist_ok=True)
+    batch.run(folders, lambda patient, tmp: ingest_patient(
+        folders[patient], centre, patient, cfg, key, tmp["index"], tmp["exclusions"], Path(out_volumes) / patient,
+    ), {"index": (out_index, merge_index), "exclusions": (out_exclusions, exclusions.merge)})
+
+
 def merge_index(paths: list[str | Path], out: str | Path) -> None:
-    """Concatenate per-patient index files into results/ingest/series_index.parquet."""
+    """Concatenate index files (of patients, of batches) into one, sorted by centre, patient and series."""
     frames = [pd.read_parquet(p) for p in paths]
     index = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=INDEX_COLUMNS)
     index.sort_values(["centre", "patient", "series_number", "series_uid"], kind="stable").to_parquet(out, index=False)
 
 
 def merge_exclusions(paths: list[str | Path], stray: dict[str, list[str]], out: str | Path) -> None:
-    """Merge per-patient exclusion logs, adding files found outside any patient folder."""
+    """Merge the batches' exclusion logs, adding files found outside any patient folder."""
     outside = [
         Exclusion(centre, "", name, STAGE, "file outside any patient folder")
         for centre, names in stray.items()

@@ -1,4 +1,4 @@
-"""One patient's radiomics job as the config describes it: which structures, sequences and image types.
+"""Radiomics jobs (one patient, a batch of patients) as the config describes them: structures, sequences, image types.
 
 Structures come from the label table, filtered by the `structures` pattern. `required` structures must
 be in every patient's mask (absent: an exclusion line); the others (Modic lesions) exist only where a
@@ -14,9 +14,9 @@ import pandas as pd
 import SimpleITK as sitk
 import yaml
 
-from spinestudy import exclusions, masks, robustness
+from spinestudy import batch, exclusions, masks, robustness
 from spinestudy.exclusions import Exclusion
-from spinestudy.radiomics_extract import KEYS, STAGE, extract_patient
+from spinestudy.radiomics_extract import KEYS, STAGE, extract_patient, merge
 
 
 def read_labels(path: str | Path) -> dict[int, str]:
@@ -75,6 +75,17 @@ def run_patient(volume_dir: str | Path, mask: str | Path | None, settings: dict,
     exclusions.write(rejected, out_exclusions)
 
 
+def run_batch(volume_dir: str | Path, patient_masks: dict[str, str | None], settings: dict, centre: str,
+              out: str | Path, out_diagnostics: str | Path, out_exclusions: str | Path) -> None:
+    """run_patient for each patient of a batch (pseudonym -> mask), volumes under volume_dir/<pseudonym>/;
+    one features, diagnostics and exclusions file for the batch."""
+    batch.run(patient_masks, lambda patient, tmp: run_patient(
+        Path(volume_dir) / patient, patient_masks[patient], settings, centre, patient,
+        tmp["features"], tmp["diagnostics"], tmp["exclusions"],
+    ), {"features": (out, merge), "diagnostics": (out_diagnostics, merge),
+        "exclusions": (out_exclusions, exclusions.merge)})
+
+
 def run_robustness(volume_dir: str | Path, mask: str | Path | None, radiomics: dict, radiomics_stats: dict,
                    centre: str, patient: str, out: str | Path) -> None:
     """Re-extract the robustness structures unperturbed, eroded and dilated (robustness.perturbed_rows) with
@@ -88,3 +99,11 @@ def run_robustness(volume_dir: str | Path, mask: str | Path | None, radiomics: d
         rows = robustness.perturbed_rows(volumes, mask, rois, cfg["params"], centre, patient, radiomics_stats,
                                          Path(workdir)) if rois else pd.DataFrame(columns=[*KEYS, "perturbation"])
     rows.to_parquet(out, index=False)
+
+
+def run_robustness_batch(volume_dir: str | Path, patient_masks: dict[str, str | None], radiomics: dict,
+                         radiomics_stats: dict, centre: str, out: str | Path) -> None:
+    """run_robustness for each patient of a batch (pseudonym -> mask); one file for the batch."""
+    batch.run(patient_masks, lambda patient, tmp: run_robustness(
+        Path(volume_dir) / patient, patient_masks[patient], radiomics, radiomics_stats, centre, patient, tmp["rows"],
+    ), {"rows": (out, merge)})

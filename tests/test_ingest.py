@@ -12,7 +12,7 @@ import SimpleITK as sitk
 from dicom_factory import SAGITTAL, write_series
 from pydicom.uid import generate_uid
 
-from spinestudy.ingest import ingest_patient
+from spinestudy.ingest import ingest_batch, ingest_patient
 
 KEY = b"test-key-123"
 PATIENT = "p0123456789ab"
@@ -31,6 +31,30 @@ def cfg(config):
 def only_series(index: pd.DataFrame) -> pd.Series:
     assert len(index) == 1, index
     return index.iloc[0]
+
+
+def test_batch_writes_what_its_patients_write_one_by_one(tmp_path, cfg):
+    folders = {"p0123456789ab": tmp_path / "in/A0001", "p00000000000c": tmp_path / "in/A0002"}
+    write_series(folders["p0123456789ab"], n=6, seed=1)
+    write_series(folders["p00000000000c"], n=5, seed=2, patient_id="MRN2")
+    (folders["p00000000000c"] / "notes.txt").write_text("scanner notes")
+    ingest_batch(folders, "A", cfg, KEY, tmp_path / "batch.parquet", tmp_path / "batch.csv", tmp_path / "vol")
+    index = pd.read_parquet(tmp_path / "batch.parquet")
+    log = pd.read_csv(tmp_path / "batch.csv", keep_default_na=False)
+
+    singles, logs = [], []
+    for patient, folder in folders.items():
+        out = tmp_path / "single" / patient
+        out.mkdir(parents=True)
+        ingest_patient(folder, "A", patient, cfg, KEY, out / "index.parquet", out / "excl.csv", out / "vol")
+        singles.append(pd.read_parquet(out / "index.parquet"))
+        logs.append(pd.read_csv(out / "excl.csv", keep_default_na=False))
+    expected = pd.concat(singles).sort_values("patient", kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(index.drop(columns="volume"), expected.drop(columns="volume"))
+    assert index.volume.tolist() == [(tmp_path / "vol" / p / "T2.nii.gz").as_posix() for p in index.patient]
+    assert all(Path(v).is_file() for v in index.volume)
+    pd.testing.assert_frame_equal(log, pd.concat(logs, ignore_index=True), check_dtype=False)
+    assert log.item.tolist() == ["notes.txt"]
 
 
 def test_valid_series_becomes_a_volume(tmp_path, cfg):

@@ -1,11 +1,11 @@
-"""The per-patient radiomics job: ROI choice from config, optional lesions, missing inputs logged."""
+"""The per-patient and per-batch radiomics jobs: ROI choice from config, optional lesions, missing inputs logged."""
 
 import pandas as pd
 import SimpleITK as sitk
 from conftest import REPO
 
 from spinestudy.anatomy import label_table
-from spinestudy.radiomics_job import image_types, read_labels, run_patient
+from spinestudy.radiomics_job import image_types, read_labels, run_batch, run_patient
 
 
 def test_shipped_label_table_is_the_demo_one():
@@ -59,3 +59,20 @@ def test_patient_without_mask_is_logged(tmp_path, config):
     features, log = run(tmp_path, volumes, None, settings(config, sequences=["T2"]))
     assert features.empty
     assert log.reason.tolist() == ["no mask file for this patient"]
+
+
+def test_batch_merges_its_patients_runs(tmp_path, config):
+    volumes, mask = phantom(tmp_path)
+    batch = tmp_path / "batch"
+    for patient in ("p0123456789ab", "p0123456789ff"):
+        (batch / patient).mkdir(parents=True)
+        (batch / patient / "T2.nii.gz").write_bytes((volumes / "T2.nii.gz").read_bytes())
+    cfg = settings(config, sequences=["T2"])
+    outputs = [tmp_path / name for name in ("bf.parquet", "bd.parquet", "be.csv")]
+    run_batch(batch, {"p0123456789ff": None, "p0123456789ab": str(mask)}, cfg, "A", *outputs)
+    single, single_log = run(tmp_path, volumes, mask, cfg)
+    features, log = pd.read_parquet(outputs[0]), pd.read_csv(outputs[2])
+    pd.testing.assert_frame_equal(features, single)
+    assert pd.read_parquet(outputs[1]).patient.tolist() == ["p0123456789ab"] * 2
+    assert log.patient.tolist() == ["p0123456789ab"] * len(single_log) + ["p0123456789ff"]
+    assert log.reason.iloc[-1] == "no mask file for this patient"

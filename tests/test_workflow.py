@@ -126,7 +126,7 @@ def test_second_run_has_nothing_to_do(workdir):
 
 def test_new_patient_reruns_only_its_own_ingestion(workdir):
     dicom = workdir / "resources/demo/A/dicom"
-    before = {p: p.stat().st_mtime_ns for stage in ("ingest/patients", "radiomics")
+    before = {p: p.stat().st_mtime_ns for stage in ("ingest/batches", "radiomics")
               for p in (workdir / "results" / stage).rglob("*") if p.is_file() and p.parent.name != "radiomics"}
     patient = {"study_id": "A9999", "centre": "A", "age": 61.0, "sex": "F", "procedure_date": "2023-05-02"}
     levels = pd.DataFrame({"level": LEVELS, "pfirrmann": [2, 3, 3, 4, 5], "jarosz_height": [0, 0, 1, 2, 3],
@@ -134,8 +134,8 @@ def test_new_patient_reruns_only_its_own_ingestion(workdir):
                            "modic_lower": [0, 0, 0, 0, 2], "tep_upper": [2, 2, 3, 4, 5], "tep_lower": [2, 3, 3, 4, 5]})
     write_patient(dicom, workdir / "resources/demo/A/masks/A9999.nii.gz", patient, levels, seed=99)
     counts = job_counts(snakemake(workdir))
-    assert counts == {"ingest_patient": 1, "series_index": 1, "ingest_exclusions": 1, "radiomics_patient": 1,
-                      "radiomics_robustness_patient": 1, "icc": 1} | RADIOMICS_MERGES | AFTER_TABLES
+    assert counts == {"ingest_batch": 1, "series_index": 1, "ingest_exclusions": 1, "radiomics_batch": 1,
+                      "radiomics_robustness_batch": 1, "icc": 1} | RADIOMICS_MERGES | AFTER_TABLES
     after = {p: p.stat().st_mtime_ns for p in before}
     assert after == before
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
@@ -149,7 +149,7 @@ def test_new_file_in_a_patient_folder_reruns_that_patient(workdir):
     (folder / "series_9" / "notes.txt").parent.mkdir()
     (folder / "series_9" / "notes.txt").write_text("added later")
     counts = job_counts(snakemake(workdir))
-    assert counts["ingest_patient"] == 1 and counts["radiomics_patient"] == 1
+    assert counts["ingest_batch"] == 1 and counts["radiomics_batch"] == 1
     log = pd.read_csv(workdir / "results/ingest/exclusions.csv")
     assert "series_9/notes.txt" in log.item.tolist()
 
@@ -169,7 +169,7 @@ def test_changed_radiomics_params_rerun_extraction_only(workdir):
     params = workdir / "params.yaml"
     params.write_text(params.read_text().replace("binWidth: 5", "binWidth: 10"))
     counts = job_counts(snakemake(workdir))
-    assert counts == {"radiomics_patient": 7} | RADIOMICS_MERGES | {rule: 1 for rule in LESION_STATS} | {
+    assert counts == {"radiomics_batch": 7} | RADIOMICS_MERGES | {rule: 1 for rule in LESION_STATS} | {
         f"figure_{f}": 1 for f in RADIOMICS_FIGURES} | {"manuscript_tables": 1, "study_report": 1, "checklist": 1,
                                                          "all": 1}
 
@@ -179,7 +179,7 @@ def test_robustness_sample_drops_patients_without_rerunning_the_others(workdir):
     config["radiomics_stats"]["robustness"]["sample"] = 0.5
     (workdir / "half.yaml").write_text(yaml.safe_dump(config))
     log = snakemake(workdir, "--dry-run", config="half.yaml")
-    assert "radiomics_robustness_patient" not in job_counts(log) and job_counts(log)["icc"] == 1
+    assert "radiomics_robustness_batch" not in job_counts(log) and job_counts(log)["icc"] == 1
     inputs = re.search(r"^rule icc:\n\s+input: (.*)$", log, re.MULTILINE)[1].split(", ")
     patients = sorted(p.stem for p in (workdir / "results/radiomics/perturbed").rglob("*.parquet"))
     assert sorted(Path(p).stem for p in inputs) == [p for p in patients if int(p[1:], 16) < 0.5 * 16 ** 12]

@@ -25,7 +25,7 @@ IMAGING_CENTRES = [c for c in CENTRES if "dicom" in config["centres"][c]]
 
 wildcard_constraints:
     centre="|".join(map(re.escape, CENTRES)),
-    patient="p[0-9a-f]{12}",
+    batch="p[0-9a-f]{0,12}",
 
 
 def cohort_ready():
@@ -42,17 +42,6 @@ def dicom_root(centre):
 
 
 @functools.cache
-def _folders(centre):
-    return {pseudonym.patient(KEY, centre, d.name): d for d in sorted(dicom_root(centre).iterdir()) if d.is_dir()}
-
-
-def patient_folders(centre):
-    """Pseudonym -> patient folder for a centre (one folder per patient under its DICOM root)."""
-    cohort_ready()
-    return _folders(centre)
-
-
-@functools.cache
 def folder_digest(folder):
     """SHA-256 of every file's path, size and mtime under a patient folder. As a job parameter it makes
     the job rerun when any file is added, removed or changed, while the job's input stays one folder
@@ -65,9 +54,27 @@ def folder_digest(folder):
     return hashlib.sha256(repr(listing).encode()).hexdigest()
 
 
-def patient_folder(wildcards):
-    """One patient's DICOM folder: the ingestion job's input."""
-    return str(patient_folders(wildcards.centre)[wildcards.patient])
+@functools.cache
+def _batches(centre):
+    groups = {}
+    for folder in sorted(dicom_root(centre).iterdir()):
+        if folder.is_dir():
+            patient = pseudonym.patient(KEY, centre, folder.name)
+            groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
+    return groups
+
+
+def batches(centre):
+    """Batch -> {pseudonym: patient folder} for a centre (one folder per patient under its DICOM root). A
+    batch is the patients whose pseudonyms share their first `batch_digits` hex digits, so a new patient
+    never moves another to a different batch."""
+    cohort_ready()
+    return _batches(centre)
+
+
+def batch(wildcards):
+    """Pseudonym -> patient folder of one ingestion, radiomics or robustness job."""
+    return batches(wildcards.centre)[wildcards.batch]
 
 
 def stray_files(centre):
@@ -76,11 +83,12 @@ def stray_files(centre):
     return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
 
 
-def per_patient(pattern, keep=lambda patient: True):
-    """Input function: pattern expanded over every centre's patients (those `keep` accepts)."""
+def per_batch(pattern, keep=lambda patient: True):
+    """Input function: pattern expanded over every centre's batches that hold a patient `keep` accepts."""
 
     def inputs(wildcards):
-        return [pattern.format(centre=c, patient=p) for c in IMAGING_CENTRES for p in patient_folders(c) if keep(p)]
+        return [pattern.format(centre=c, batch=b) for c in IMAGING_CENTRES for b, patients in batches(c).items()
+                if any(map(keep, patients))]
 
     return inputs
 
@@ -91,10 +99,12 @@ def table_files(wildcards):
     return [cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in ("clinical", "gradings") if t in cfg]
 
 
-def patient_mask(wildcards):
-    """The patient's ROI mask file, or nothing when the centre has none for this patient."""
+def batch_masks(wildcards, keep=lambda patient: True):
+    """Pseudonym -> ROI mask file (None when the centre has none for the patient) of a batch's patients."""
     pattern = config["centres"][wildcards.centre].get("masks")
-    if not pattern:
-        return []
-    path = Path(pattern.format(id=patient_folders(wildcards.centre)[wildcards.patient].name))
-    return [str(path)] if path.is_file() else []
+    masks = {}
+    for patient, folder in batch(wildcards).items():
+        if keep(patient):
+            path = Path(pattern.format(id=folder.name)) if pattern else None
+            masks[patient] = str(path) if path and path.is_file() else None
+    return masks

@@ -1,29 +1,29 @@
-# DICOM ingestion: one job per patient folder, then the cohort-wide index and exclusion log.
+# DICOM ingestion: one job per batch of patient folders (config batch_digits; by default one patient),
+# then the cohort-wide index and exclusion log.
 
 
-rule ingest_patient:
+rule ingest_batch:
     input:
-        folder=patient_folder,
+        folders=lambda wc: list(map(str, batch(wc).values())),
     output:
-        index="results/ingest/patients/{centre}/{patient}.parquet",
-        exclusions="results/ingest/patients/{centre}/{patient}.exclusions.csv",
-        volumes=directory("results/ingest/volumes/{centre}/{patient}"),
+        index="results/ingest/batches/{centre}/{batch}.parquet",
+        exclusions="results/ingest/batches/{centre}/{batch}.exclusions.csv",
+        volumes=directory("results/ingest/volumes/{centre}/{batch}"),
     params:
-        files=lambda wc: folder_digest(patient_folder(wc)),
+        folders=lambda wc: {p: str(f) for p, f in batch(wc).items()},
+        files=lambda wc: [folder_digest(f) for f in batch(wc).values()],
         ingest=config["ingest"],
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=20,
-    log:
-        "logs/ingest/{centre}/{patient}.log",
+        runtime=lambda wc: 20 * len(batch(wc)),
     script:
-        "../../scripts/ingest_patient.py"
+        "../../scripts/ingest_batch.py"
 
 
 rule series_index:
     input:
-        per_patient("results/ingest/patients/{centre}/{patient}.parquet"),
+        per_batch("results/ingest/batches/{centre}/{batch}.parquet"),
     output:
         "results/ingest/series_index.parquet",
     resources:
@@ -35,7 +35,7 @@ rule series_index:
 
 rule ingest_exclusions:
     input:
-        per_patient("results/ingest/patients/{centre}/{patient}.exclusions.csv"),
+        per_batch("results/ingest/batches/{centre}/{batch}.exclusions.csv"),
     output:
         "results/ingest/exclusions.csv",
     params:

@@ -1,30 +1,31 @@
-# Radiomics: one PyRadiomics job per patient (all ROIs and sequences of a series from one image load),
-# then the cohort-wide feature, diagnostics and exclusion tables.
+# Radiomics: one PyRadiomics job per batch of patients (config batch_digits; all ROIs and sequences of a
+# series from one image load), then the cohort-wide feature, diagnostics and exclusion tables.
 
 
-rule radiomics_patient:
+rule radiomics_batch:
     input:
-        volumes="results/ingest/volumes/{centre}/{patient}",
+        volumes="results/ingest/volumes/{centre}/{batch}",
         params=config["radiomics"]["params"],
         labels=config["radiomics"]["labels"],
-        mask=patient_mask,
+        masks=lambda wc: [m for m in batch_masks(wc).values() if m],
     output:
-        features="results/radiomics/{centre}/{patient}.parquet",
-        diagnostics="results/radiomics/{centre}/{patient}.diagnostics.parquet",
-        exclusions="results/radiomics/{centre}/{patient}.exclusions.csv",
+        features="results/radiomics/{centre}/{batch}.parquet",
+        diagnostics="results/radiomics/{centre}/{batch}.diagnostics.parquet",
+        exclusions="results/radiomics/{centre}/{batch}.exclusions.csv",
     params:
+        masks=batch_masks,
         settings=config["radiomics"],
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=lambda wc: 60 * len(batch(wc)),
     script:
-        "../../scripts/radiomics_patient.py"
+        "../../scripts/radiomics_batch.py"
 
 
 rule radiomics_features:
     input:
-        per_patient("results/radiomics/{centre}/{patient}.parquet"),
+        per_batch("results/radiomics/{centre}/{batch}.parquet"),
     output:
         "results/radiomics/features.parquet",
     resources:
@@ -36,7 +37,7 @@ rule radiomics_features:
 
 rule radiomics_diagnostics:
     input:
-        per_patient("results/radiomics/{centre}/{patient}.diagnostics.parquet"),
+        per_batch("results/radiomics/{centre}/{batch}.diagnostics.parquet"),
     output:
         "results/radiomics/diagnostics.parquet",
     resources:
@@ -48,7 +49,7 @@ rule radiomics_diagnostics:
 
 rule radiomics_exclusions:
     input:
-        per_patient("results/radiomics/{centre}/{patient}.exclusions.csv"),
+        per_batch("results/radiomics/{centre}/{batch}.exclusions.csv"),
     output:
         "results/radiomics/exclusions.csv",
     resources:

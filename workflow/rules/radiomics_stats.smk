@@ -4,8 +4,9 @@
 RS = "results/radiomics_stats"
 # Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a
 # patient is in when its pseudonym (a keyed hash) read as a number in [0, 1) is below the share, so a new
-# patient never changes whether another is in. The per-patient jobs do not see the share: changing it adds
-# or drops patients' jobs without rerunning the others.
+# patient never changes whether another is in. A batch's job sees only which of its patients are in:
+# changing the share adds or drops jobs and reruns just the batches whose sampled patients change (with one
+# patient per batch, none).
 ROBUSTNESS = config["radiomics_stats"]["robustness"]
 ROBUSTNESS_JOB_SETTINGS = config["radiomics_stats"] | {
     "robustness": {k: v for k, v in ROBUSTNESS.items() if k != "sample"}
@@ -116,28 +117,29 @@ rule feature_correlations:
         "../../scripts/write_outputs.py"
 
 
-rule radiomics_robustness_patient:
+rule radiomics_robustness_batch:
     input:
-        volumes="results/ingest/volumes/{centre}/{patient}",
+        volumes="results/ingest/volumes/{centre}/{batch}",
         params=config["radiomics_stats"]["robustness"]["params"],
         labels=config["radiomics"]["labels"],
-        mask=patient_mask,
+        masks=lambda wc: [m for m in batch_masks(wc, in_robustness_sample).values() if m],
     output:
-        "results/radiomics/perturbed/{centre}/{patient}.parquet",
+        "results/radiomics/perturbed/{centre}/{batch}.parquet",
     params:
+        masks=lambda wc: batch_masks(wc, in_robustness_sample),
         radiomics=config["radiomics"],
         radiomics_stats=ROBUSTNESS_JOB_SETTINGS,
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=lambda wc: 60 * len(batch_masks(wc, in_robustness_sample)),
     script:
         "../../scripts/radiomics_robustness.py"
 
 
 rule icc:
     input:
-        perturbed=per_patient("results/radiomics/perturbed/{centre}/{patient}.parquet", in_robustness_sample),
+        perturbed=per_batch("results/radiomics/perturbed/{centre}/{batch}.parquet", in_robustness_sample),
     output:
         out=f"{RS}/icc.csv",
     params:

@@ -1,14 +1,13 @@
-"""Snakemake entry point: ingest one patient folder (spinestudy.ingest.ingest_patient)."""
+"""Snakemake entry point: ingest one batch of patient folders (spinestudy.ingest.ingest_batch)."""
 import SimpleITK as sitk
 
 from spinestudy import pseudonym
-from spinestudy.ingest import ingest_patient
+from spinestudy.ingest import ingest_batch
 
 sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(snakemake.threads)
-ingest_patient(
-    folder=snakemake.input.folder,
+ingest_batch(
+    folders=snakemake.params.folders,
     centre=snakemake.wildcards.centre,
-    patient=snakemake.wildcards.patient,
     cfg=snakemake.params.ingest,
     key=pseudonym.key_from_config(snakemake.config),
     out_index=snakemake.output.index,
