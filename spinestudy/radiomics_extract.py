@@ -234,7 +234,8 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
 
 
 def merge(paths: list[str | Path], out: str | Path) -> None:
-    """Concatenate per-patient tables (features or diagnostics) into one, sorted by centre and patient."""
+    """Concatenate tables of patients or batches (features, diagnostics, perturbed rows) into one, sorted by
+    centre, patient and structure."""
     frames = [pd.read_parquet(p) for p in paths]
     merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=KEYS)
     merged.sort_values(["centre", "patient", "structure"], kind="stable").reset_index(drop=True).to_parquet(out)
