@@ -1,8 +1,8 @@
-"""Benchmark: PyRadiomics' command-line batch mode vs spinestudy.radiomics_extract on sagittal lumbar T2.
+"""Benchmark: PyRadiomics' command-line batch mode vs spinestudy.radiomics.extract on sagittal lumbar T2.
 
     .venv/bin/python benchmarks/extraction.py [--patients 4] [--params config/radiomics/mr_default.yaml]
 
-Builds a small demo cohort (spinestudy.demo) unless --cohort points to one, reads each patient's T2 series,
+Builds a small demo cohort (spinestudy.demo.cohort) unless --cohort points to one, reads each patient's T2 series,
 then runs the same (image, mask, label) cases through `pyradiomics cases.csv -o out.csv -f csv -p params`
 and through `extract_patient`, and prints both wall times, the speed-up and the largest relative
 feature difference. Both run with one ITK and one BLAS thread, as a workflow job does (the cores go to
@@ -24,8 +24,9 @@ import pydicom
 import SimpleITK as sitk
 import yaml
 
-from spinestudy import anatomy, demo
-from spinestudy import radiomics_extract as rx
+from spinestudy import anatomy
+from spinestudy.demo import cohort as demo
+from spinestudy.radiomics import extract as rx
 
 REPO = Path(__file__).resolve().parents[1]
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS": "1"}

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/statistics.py [--patients 100000] [--bootstraps 20] [--folds 5] [--lambdas 15]
 
 Builds analysis-shaped tables in memory (demo_tables.simulate_cohort + derived, as
-tests/test_stats_cohort.py does), writes them as parquet to a temporary folder, runs each output's
+tests/stats_cohort.py does), writes them as parquet to a temporary folder, runs each output's
 write() and prints the wall time per output and in total.
 """
 
@@ -18,8 +18,14 @@ REPO = Path(__file__).resolve().parents[1]
 # when Python puts the script's folder first on sys.path: replace that entry by the tests folder.
 sys.path[:] = [str(REPO / "tests")] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks"]
 
-from spinestudy import associations, lasso, posthoc, prevalence, table1  # noqa: E402
-from test_stats_cohort import cohort  # noqa: E402
+from spinestudy.stats import (
+    associations,  # noqa: E402
+    lasso,
+    posthoc,
+    prevalence,
+    table1,
+)
+from stats_cohort import cohort  # noqa: E402
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from spinestudy import pseudonym
 
 
 def _demo(args) -> None:
-    from spinestudy.demo import CENTRE_IDS, generate
+    from spinestudy.demo.cohort import CENTRE_IDS, generate
 
     if not 1 <= args.centres <= len(CENTRE_IDS):
         raise SystemExit(f"--centres must be 1..{len(CENTRE_IDS)} (demo centre profiles {', '.join(CENTRE_IDS)})")
@@ -25,7 +25,7 @@ def _pseudonym(args) -> None:
 def _tables(args) -> None:
     import yaml
 
-    from spinestudy.merge import build_tables
+    from spinestudy.tables.merge import build_tables
 
     config = configuration.load(args.config)
     if args.centres:

@@ -1,4 +1,4 @@
-"""A Modic lesion cohort for the radiomics statistics tests: demo phantoms (spinestudy.demo_phantom, planted
+"""A Modic lesion cohort for the radiomics statistics tests: demo phantoms (spinestudy.demo.phantom, planted
 lesion shapes by Modic type) sampled on the four demo centres' T2 grids, shape features by spinestudy's
 own extraction (shape-only PyRadiomics parameters). Cached: built once per test session."""
 
@@ -11,9 +11,10 @@ import pandas as pd
 import SimpleITK as sitk
 import yaml
 
-from spinestudy import demo_dicom, demo_phantom
-from spinestudy import radiomics_extract as rx
 from spinestudy.anatomy import ENDPLATES, LEVELS, label_table, modic_label
+from spinestudy.demo import dicom as demo_dicom
+from spinestudy.demo import phantom as demo_phantom
+from spinestudy.radiomics import extract as rx
 
 PAPER_COUNTS = (34, 62, 58)  # lesions of Modic type I, II, III in the paper's retrospective cohort
 SHAPE_PARAMS = {"setting": {"minimumROIDimensions": 2, "minimumROISize": 20, "label": 1},

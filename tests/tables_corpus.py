@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from spinestudy import demo_tables, table_io
+from spinestudy.demo import tables as demo_tables
+from spinestudy.tables import readers as table_io
 
 KEY = b"tables-test-key"
 CENTRES = ("A", "B", "C", "D")

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
-from snakemake_runner import AFTER_TABLES, RADIOMICS_MERGES, absolute_config_paths, job_counts, snakemake
 
-from spinestudy.demo import generate
-from spinestudy.table_io import demo_mapping
+from snakemake_runner import AFTER_TABLES, RADIOMICS_MERGES, absolute_config_paths, job_counts, snakemake
+from spinestudy.demo.cohort import generate
+from spinestudy.tables.readers import demo_mapping
 
 pytestmark = pytest.mark.workflow
 FINAL = ["ingest/series_index.parquet", "radiomics/features.parquet", "tables/analysis.parquet",

@@ -9,11 +9,18 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
-from snakemake_runner import (AFTER_TABLES, LESION_STATS, RADIOMICS_FIGURES, RADIOMICS_MERGES, absolute_config_paths,
-                              job_counts, snakemake)
 
+from snakemake_runner import (
+    AFTER_TABLES,
+    LESION_STATS,
+    RADIOMICS_FIGURES,
+    RADIOMICS_MERGES,
+    absolute_config_paths,
+    job_counts,
+    snakemake,
+)
 from spinestudy.anatomy import LEVELS, label_table, modic_label
-from spinestudy.demo_dicom import write_patient
+from spinestudy.demo.dicom import write_patient
 
 pytestmark = pytest.mark.workflow
 

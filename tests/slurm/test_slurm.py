@@ -14,12 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import cluster as slurm
 import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
-
-import cluster as slurm
 
 pytestmark = pytest.mark.workflow
 

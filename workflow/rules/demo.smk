@@ -16,4 +16,4 @@ if config["cohort"] == "demo":
         log:
             "logs/demo_cohort.log",
         script:
-            "../../scripts/demo_cohort.py"
+            "../../scripts/demo/demo_cohort.py"

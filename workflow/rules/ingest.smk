@@ -18,7 +18,7 @@ rule ingest_batch:
         mem_mb=2000,
         runtime=lambda wc: 20 * len(batch(wc)),
     script:
-        "../../scripts/ingest_batch.py"
+        "../../scripts/ingest/ingest_batch.py"
 
 
 rule series_index:
@@ -30,7 +30,7 @@ rule series_index:
         mem_mb=1000,
         runtime=10,
     script:
-        "../../scripts/series_index.py"
+        "../../scripts/ingest/series_index.py"
 
 
 rule ingest_exclusions:
@@ -44,4 +44,4 @@ rule ingest_exclusions:
         mem_mb=1000,
         runtime=10,
     script:
-        "../../scripts/ingest_exclusions.py"
+        "../../scripts/ingest/ingest_exclusions.py"

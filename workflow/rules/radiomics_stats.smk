@@ -1,21 +1,7 @@
 # Radiomics statistics on the Modic lesion ROIs (Modic radiomics study, Tables 1-2, Figures 1-2): ComBat
 # harmonisation (or pass-through), shape tables, Mann-Whitney screen, LASSO + SVM with nested CV,
-# correlations with pain, and feature robustness (ICC) from per-patient perturbed re-extractions.
+# correlations with pain, and feature robustness (ICC) from the perturbed re-extractions (radiomics.smk).
 RS = "results/radiomics_stats"
-# Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a
-# patient is in when its pseudonym (a keyed hash) read as a number in [0, 1) is below the share, so a new
-# patient never changes whether another is in. A batch's job sees only which of its patients are in:
-# changing the share adds or drops jobs and reruns just the batches whose sampled patients change (with one
-# patient per batch, none).
-ROBUSTNESS = config["radiomics_stats"]["robustness"]
-ROBUSTNESS_JOB_SETTINGS = config["radiomics_stats"] | {
-    "robustness": {k: v for k, v in ROBUSTNESS.items() if k != "sample"}
-}
-
-
-def in_robustness_sample(patient):
-    return int(patient.removeprefix("p"), 16) < ROBUSTNESS["sample"] * 16 ** (len(patient) - 1)
-
 RADIOMICS_STATS_OUTPUTS = [
     f"{RS}/{name}"
     for name in (
@@ -39,7 +25,7 @@ rule lesion_features:
         out_features=f"{RS}/lesion_features.parquet",
         out_diagnostic=f"{RS}/combat_diagnostic.csv",
     params:
-        module="harmonisation",
+        module="radiomics_stats.harmonisation",
         settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
@@ -56,7 +42,7 @@ rule modic_shape:
         out_shape=f"{RS}/shape_by_modic.csv",
         out_dunn=f"{RS}/dunn.csv",
     params:
-        module="modic_shape",
+        module="radiomics_stats.shape",
         settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
@@ -72,7 +58,7 @@ rule mwu_screen:
     output:
         out=f"{RS}/mwu_screen.csv",
     params:
-        module="feature_screen",
+        module="radiomics_stats.screen",
         settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
@@ -89,7 +75,7 @@ rule modic_classifier:
         out_lasso=f"{RS}/lasso_features.csv",
         out_classifier=f"{RS}/classifier.json",
     params:
-        module="modic_classifier",
+        module="radiomics_stats.classifier",
         settings=config["radiomics_stats"],
     threads: 2
     resources:
@@ -108,7 +94,7 @@ rule feature_correlations:
     output:
         out=f"{RS}/correlations.csv",
     params:
-        module="feature_correlations",
+        module="radiomics_stats.correlations",
         settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,
@@ -117,33 +103,13 @@ rule feature_correlations:
         "../../scripts/write_outputs.py"
 
 
-rule radiomics_robustness_batch:
-    input:
-        volumes="results/ingest/volumes/{centre}/{batch}",
-        params=config["radiomics_stats"]["robustness"]["params"],
-        labels=config["radiomics"]["labels"],
-        masks=lambda wc: [m for m in batch_masks(wc, in_robustness_sample).values() if m],
-    output:
-        "results/radiomics/perturbed/{centre}/{batch}.parquet",
-    params:
-        masks=lambda wc: batch_masks(wc, in_robustness_sample),
-        radiomics=config["radiomics"],
-        radiomics_stats=ROBUSTNESS_JOB_SETTINGS,
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=lambda wc: 60 * len(batch_masks(wc, in_robustness_sample)),
-    script:
-        "../../scripts/radiomics_robustness.py"
-
-
 rule icc:
     input:
         perturbed=per_batch("results/radiomics/perturbed/{centre}/{batch}.parquet", in_robustness_sample),
     output:
         out=f"{RS}/icc.csv",
     params:
-        module="robustness",
+        module="radiomics_stats.icc",
         settings=config["radiomics_stats"],
     resources:
         mem_mb=4000,

@@ -1,6 +1,6 @@
 # Figures (plotly: HTML always, PNG and SVG when a browser exists), manuscript tables (Markdown, LaTeX,
 # one XLSX workbook), the study report page and the IBSI / CLEAR checklist.
-from spinestudy.figure_export import static_unavailable
+from spinestudy.report.export import static_unavailable
 
 STATIC_SKIPPED = static_unavailable()
 if STATIC_SKIPPED:
@@ -67,7 +67,7 @@ for figure_name, figure_inputs in FIGURE_INPUTS.items():
             mem_mb=2000,
             runtime=15,
         script:
-            "../../scripts/figure.py"
+            "../../scripts/report/figure.py"
 
 
 rule manuscript_tables:
@@ -89,7 +89,7 @@ rule manuscript_tables:
         mem_mb=2000,
         runtime=15,
     script:
-        "../../scripts/manuscript_tables.py"
+        "../../scripts/report/manuscript_tables.py"
 
 
 rule study_report:
@@ -102,7 +102,7 @@ rule study_report:
         mem_mb=2000,
         runtime=15,
     script:
-        "../../scripts/study_report.py"
+        "../../scripts/report/study_report.py"
 
 
 rule checklist:
@@ -116,4 +116,4 @@ rule checklist:
         mem_mb=2000,
         runtime=15,
     script:
-        "../../scripts/checklist.py"
+        "../../scripts/report/checklist.py"

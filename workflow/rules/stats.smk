@@ -20,7 +20,7 @@ for module, filename in STATS.items():
         output:
             out=f"results/stats/{filename}",
         params:
-            module=module,
+            module=f"stats.{module}",
             settings=config["stats"],
         resources:
             mem_mb=4000,

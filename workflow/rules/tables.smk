@@ -19,4 +19,4 @@ rule tables:
         mem_mb=4000,
         runtime=20,
     script:
-        "../../scripts/build_tables.py"
+        "../../scripts/tables/build_tables.py"

@@ -1,4 +1,0 @@
-"""Snakemake entry point: the IBSI / CLEAR reporting checklist (spinestudy.report.write_checklist)."""
-from spinestudy.report import write_checklist
-
-write_checklist(snakemake.config, snakemake.output[0], **dict(snakemake.input.items()))

@@ -1,0 +1,10 @@
+"""Snakemake entry point: generate the demo cohort (spinestudy.demo.cohort.generate)."""
+from spinestudy.demo.cohort import generate
+
+generate(
+    out=snakemake.params.out,
+    patients=snakemake.params.patients,
+    centres=snakemake.params.centres,
+    seed=snakemake.params.seed,
+    jobs=snakemake.threads,
+)

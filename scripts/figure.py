@@ -1,5 +1,0 @@
-"""Snakemake entry point of the figure rules (spinestudy.report.write_figure)."""
-from spinestudy.report import write_figure
-
-write_figure(snakemake.params.figure, dict(snakemake.input.items()), snakemake.output.html,
-             snakemake.output.get("png"), snakemake.output.get("svg"))

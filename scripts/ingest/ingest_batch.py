@@ -1,0 +1,16 @@
+"""Snakemake entry point: ingest one batch of patient folders (spinestudy.ingest.job.ingest_batch)."""
+import SimpleITK as sitk
+
+from spinestudy import pseudonym
+from spinestudy.ingest.job import ingest_batch
+
+sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(snakemake.threads)
+ingest_batch(
+    folders=snakemake.params.folders,
+    centre=snakemake.wildcards.centre,
+    cfg=snakemake.params.ingest,
+    key=pseudonym.key_from_config(snakemake.config),
+    out_index=snakemake.output.index,
+    out_exclusions=snakemake.output.exclusions,
+    out_volumes=snakemake.output.volumes,
+)

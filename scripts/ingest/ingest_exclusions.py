@@ -1,0 +1,4 @@
+"""Snakemake entry point: the ingestion exclusion log (spinestudy.ingest.job.merge_exclusions)."""
+from spinestudy.ingest.job import merge_exclusions
+
+merge_exclusions(list(snakemake.input), snakemake.params.stray, snakemake.output[0])

@@ -1,0 +1,11 @@
+"""Snakemake entry point: one batch's perturbed re-extraction (spinestudy.radiomics.job.run_robustness_batch)."""
+from spinestudy.radiomics.job import run_robustness_batch
+
+run_robustness_batch(
+    volume_dir=snakemake.input.volumes,
+    patient_masks=snakemake.params.masks,
+    radiomics=snakemake.params.radiomics,
+    radiomics_stats=snakemake.params.radiomics_stats,
+    centre=snakemake.wildcards.centre,
+    out=snakemake.output[0],
+)

@@ -1,0 +1,100 @@
+"""The synthetic multi-centre demo cohort: tables, DICOM series, label maps, truth and a few real defects.
+
+Layout under `out`:
+  manifest.json            parameters and the patients of each centre (the Snakemake checkpoint output)
+  truth.yaml               planted effects and planted ingestion defects, for later stages to recover
+  labels.yaml              label value -> structure, for the label maps
+  phi.csv                  the fake identities written into the DICOM headers (to prove none reach results/)
+  <centre>/dicom/<study_id>/...   one folder per patient
+  <centre>/masks/<study_id>.nii.gz  label map on the T2 grid
+  <centre>/<clinical and grading files in the centre's own format>
+"""
+
+import json
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pydicom
+import yaml
+
+from spinestudy import anatomy
+from spinestudy.demo import dicom as demo_dicom
+from spinestudy.demo import phantom as demo_phantom
+from spinestudy.demo import tables as demo_tables
+
+CENTRE_IDS = tuple(demo_dicom.CENTRE_PROFILES)
+PHI_FIELDS = ("PatientName", "PatientID", "PatientBirthDate", "InstitutionName", "ReferringPhysicianName")
+
+
+def _write_patient(task: tuple) -> dict:
+    return demo_dicom.write_patient(*task)
+
+
+def _series_files(folder: Path, series_uid: str) -> list[Path]:
+    """Files of one series in a patient folder, in slice order."""
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+    found = [(pydicom.dcmread(p, stop_before_pixels=True), p) for p in files]
+    return [p for ds, p in sorted(((ds, p) for ds, p in found if ds.SeriesInstanceUID == series_uid),
+                                  key=lambda dp: int(dp[0].InstanceNumber))]
+
+
+def plant_defects(out: Path, written: list[dict], centres: list[str]) -> list[dict]:
+    """Break a few inputs the way real exports break, and say what ingestion must report."""
+    defects = []
+    first = next(w for w in written if w["centre"] == centres[0])
+    stir = _series_files(out / first["centre"] / "dicom" / first["study_id"], first["series"]["STIR"])
+    stir[len(stir) // 2].unlink()
+    defects.append({"centre": first["centre"], "study_id": first["study_id"], "series": "STIR",
+                    "defect": "one slice missing from the middle of the series",
+                    "expected": "excluded: missing slice(s)"})
+    last = [w for w in written if w["centre"] == centres[-1]][-1]
+    (out / last["centre"] / "dicom" / last["study_id"] / "Thumbs.db").write_bytes(b"\x00" * 64)
+    defects.append({"centre": last["centre"], "study_id": last["study_id"], "file": "Thumbs.db",
+                    "defect": "non-DICOM file in the patient folder",
+                    "expected": "not a DICOM file (no 'DICM' prefix at byte 128)"})
+    (out / centres[0] / "dicom" / "export_log.txt").write_text("exported by PACS\n")
+    defects.append({"centre": centres[0], "file": "export_log.txt",
+                    "defect": "file outside any patient folder", "expected": "file outside any patient folder"})
+    return defects
+
+
+def generate(out: str | Path, patients: int, centres: list[str], seed: int, jobs: int = 1,
+             images: bool = True) -> Path:
+    """Generate the cohort under `out` deterministically for (patients, centres, seed); return manifest.json."""
+    out, centres = Path(out), list(centres)
+    unknown = sorted(set(centres) - set(CENTRE_IDS))
+    if unknown:
+        raise ValueError(f"demo centres {unknown} unknown: the demo profiles are {list(CENTRE_IDS)}")
+    clinical, gradings, truth = demo_tables.simulate_cohort(patients, centres, seed)
+    tables = {}
+    for centre in centres:
+        paths = demo_tables.write_centre_tables(
+            clinical[clinical.centre == centre], gradings[gradings.centre == centre], centre, out / centre
+        )
+        tables[centre] = {name: Path(path).relative_to(out).as_posix() for name, path in paths.items()}
+    truth = {"tables": truth, "parameters": {"patients": patients, "centres": centres, "seed": seed}}
+    if images:
+        seeds = np.random.SeedSequence(seed).generate_state(len(clinical))
+        tasks = [
+            (out / row.centre / "dicom", out / row.centre / "masks" / f"{row.study_id}.nii.gz", row._asdict(),
+             gradings[gradings.study_id == row.study_id].reset_index(drop=True), int(s))
+            for row, s in zip(clinical.itertuples(index=False), seeds)
+        ]
+        with ProcessPoolExecutor(max(1, jobs)) as pool:
+            written = list(pool.map(_write_patient, tasks, chunksize=4))
+        pd.DataFrame([{"centre": w["centre"], "study_id": w["study_id"], **{k: w["identity"][k] for k in PHI_FIELDS}}
+                      for w in written]).to_csv(out / "phi.csv", index=False)
+        truth["shapes"] = demo_phantom.PLANTED_SHAPE_EFFECTS
+        truth["ingest_defects"] = plant_defects(out, written, centres)
+    (out / "labels.yaml").write_text(yaml.safe_dump({"labels": anatomy.label_table()}, sort_keys=False))
+    (out / "truth.yaml").write_text(yaml.safe_dump(truth, sort_keys=False))
+    manifest = {
+        "parameters": truth["parameters"] | {"images": images},
+        "tables": tables,
+        "patients": {c: clinical.study_id[clinical.centre == c].tolist() for c in centres},
+    }
+    path = out / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2))
+    return path

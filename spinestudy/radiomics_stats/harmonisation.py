@@ -1,0 +1,81 @@
+"""Optional ComBat harmonisation of lesion features across centres (inmoose.pycombat, the maintained ComBat
+implementation; Modic type kept as a biological covariate), with a before/after diagnostic of the centre
+effect: the share of features with a Kruskal-Wallis centre difference (scipy) and PCA coordinates
+(scikit-learn) per lesion, coloured by centre in the figure stage.
+
+inmoose is an optional dependency: without it (or when disabled) the features pass through unchanged and
+the diagnostic says so on every row.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import StandardScaler
+
+from spinestudy.radiomics.feature_names import feature_columns
+from spinestudy.radiomics_stats.screen import pvalues
+from spinestudy.radiomics_stats.shape import lesions
+
+DEFAULTS = {"enabled": False, "alpha": 0.05, "min_lesions_per_centre": 2}
+COLUMNS = ["stage", "kind", "centre", "patient", "structure", "modic", "pc1", "pc2", "n_features", "n_significant",
+           "share_significant", "note"]
+
+
+def available() -> bool:
+    return importlib.util.find_spec("inmoose") is not None
+
+
+def write(features: Path, gradings: Path, settings: dict, out_features: Path, out_diagnostic: Path) -> None:
+    """Write the (harmonised) lesion feature table and combat_diagnostic.csv."""
+    rows, _ = lesions(pd.read_parquet(features), pd.read_parquet(gradings))
+    after, note = harmonise(rows, settings)
+    Path(out_diagnostic).parent.mkdir(parents=True, exist_ok=True)
+    after.to_parquet(out_features, index=False)
+    stages = {"before": rows} | ({"after": after} if note == "" else {})
+    diagnostic(stages, settings, note).to_csv(out_diagnostic, index=False)
+
+
+def harmonise(rows: pd.DataFrame, settings: dict) -> tuple[pd.DataFrame, str]:
+    """Lesion rows with complete, within-centre varying features ComBat-harmonised; '' or why not."""
+    cfg = DEFAULTS | settings.get("harmonisation", {})
+    sizes = rows["centre"].value_counts()
+    reason = ("disabled in the configuration" if not cfg["enabled"]
+              else "not available: inmoose is not installed" if not available()
+              else f"not applicable: {len(sizes)} centre(s)" if len(sizes) < 2
+              else f"not applicable: a centre has < {cfg['min_lesions_per_centre']} lesions"
+              if sizes.min() < cfg["min_lesions_per_centre"] else "")
+    if reason:
+        return rows, f"ComBat {reason}"
+    from inmoose.pycombat import pycombat_norm  # optional dependency
+
+    columns = feature_columns(rows)
+    varying = rows.groupby("centre")[columns].std().gt(0).all() & rows[columns].notna().all()
+    used = [c for c in columns if varying[c]]
+    covariate = pd.DataFrame({"modic": rows["modic"].astype(str).to_numpy()})
+    adjusted = pycombat_norm(rows[used].to_numpy(float).T, rows["centre"].to_numpy(), covar_mod=covariate)
+    out = rows.copy()
+    out[used] = np.asarray(adjusted).T
+    return out, ""
+
+
+def diagnostic(stages: dict[str, pd.DataFrame], settings: dict, note: str) -> pd.DataFrame:
+    """Per stage: a summary row (features with a centre difference) and PCA coordinates of every lesion."""
+    cfg = DEFAULTS | settings.get("harmonisation", {})
+    frames = []
+    for stage, rows in stages.items():
+        columns = [c for c in feature_columns(rows) if rows[c].notna().all() and rows[c].nunique() > 1]
+        x = rows[columns].to_numpy(float)
+        p = pvalues(x, rows["centre"].to_numpy()) if rows["centre"].nunique() > 1 and columns else np.array([])
+        significant = int((np.nan_to_num(p, nan=1) < cfg["alpha"]).sum())
+        summary = {"stage": stage, "kind": "summary", "n_features": len(p), "n_significant": significant,
+                   "share_significant": significant / len(p) if len(p) else np.nan, "note": note}
+        frames.append(pd.DataFrame([summary]))
+        if len(rows) >= 2 and len(columns) >= 2:
+            pcs = PCA(2, random_state=0).fit_transform(StandardScaler().fit_transform(x))
+            frames.append(rows[["centre", "patient", "structure", "modic"]].assign(
+                stage=stage, kind="pca", pc1=pcs[:, 0], pc2=pcs[:, 1], note=note))
+    out = pd.concat(frames, ignore_index=True).reindex(columns=COLUMNS)
+    return out.astype({"modic": "Int64", "n_features": "Int64", "n_significant": "Int64"})

@@ -1,0 +1,332 @@
+"""The study report: one figure per rule (write_figure), the self-contained study page (write_study:
+plotly.js inlined once, every figure and table in manuscript order, methods generated from the config
+actually used, provenance) and the IBSI / CLEAR checklist (write_checklist)."""
+
+import hashlib
+import inspect
+import json
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from html import escape
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pyarrow.parquet as pq
+import yaml
+from plotly.offline import get_plotlyjs
+
+from spinestudy.report import figures, manuscript_tables
+from spinestudy.report import radiomics_figures as figures_radiomics
+from spinestudy.report.export import export
+
+REPO = Path(__file__).resolve().parents[2]
+FIGURES = {  # name -> figure function; inputs are the function's parameters (by name)
+    "flow": figures.figure_flow,
+    "prevalence": figures.figure_prevalence,
+    "forest": figures.figure_forest,
+    "shape_by_modic": figures_radiomics.figure_shape_by_modic,
+    "mwu_screen": figures_radiomics.figure_mwu_screen,
+    "lasso_features": figures_radiomics.figure_lasso_features,
+    "classifier": figures_radiomics.figure_classifier,
+    "correlations": figures_radiomics.figure_correlations,
+    "combat": figures_radiomics.figure_combat,
+}
+ORDER = [  # manuscript order of the study page: (kind, name)
+    ("figure", "flow"), ("table", "table1"), ("table", "posthoc"), ("figure", "prevalence"), ("table", "prevalence"),
+    ("table", "lasso"), ("figure", "forest"), ("table", "associations"),
+    ("figure", "shape_by_modic"), ("table", "shape_by_modic"), ("table", "dunn"), ("table", "icc"),
+    ("figure", "mwu_screen"), ("figure", "lasso_features"), ("table", "lasso_features"),
+    ("figure", "classifier"), ("table", "classifier"), ("figure", "correlations"), ("table", "correlations"),
+    ("figure", "combat"), ("table", "mwu_screen"),
+]
+PACKAGES = ["numpy", "scipy", "pandas", "pyarrow", "pydicom", "SimpleITK", "highdicom", "pyradiomics",
+            "PyWavelets", "scikit-learn", "statsmodels", "scikit-posthocs", "pingouin", "pandera", "plotly",
+            "kaleido", "openpyxl", "snakemake"]
+FOR_AUTHORS = "for the authors to complete"
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+def figure(name: str, inputs: dict[str, Path]) -> go.Figure | None:
+    """Build a figure from the inputs its function names; None when a required input is absent."""
+    function = FIGURES[name]
+    params = {k: p for k, p in inspect.signature(function).parameters.items() if k != "out_html"}
+    if any(p.default is inspect.Parameter.empty and k not in inputs for k, p in params.items()):
+        return None
+    return function(**{k: inputs[k] for k in params if k in inputs})
+
+
+def write_figure(name: str, inputs: dict[str, Path], out_html: str | Path, out_png: str | Path | None = None,
+                 out_svg: str | Path | None = None) -> bool:
+    """The figure rules' entry point: HTML always, PNG/SVG when a browser exists (returns whether)."""
+    fig = figure(name, inputs)
+    if fig is None:
+        raise ValueError(f"figure {name}: missing inputs; it needs {list(inspect.signature(FIGURES[name]).parameters)}")
+    return export(fig, out_html, out_png, out_svg)
+
+
+# --- methods and provenance -----------------------------------------------------------------------
+
+def methods(config: dict, diagnostics: Path | None = None) -> list[str]:
+    """Methods paragraphs written from the configuration (and the PyRadiomics settings actually used)."""
+    stats, tables = config.get("stats", {}), config.get("tables", {})
+    posthoc, lasso, assoc = stats.get("posthoc", {}), stats.get("lasso", {}), stats.get("associations", {})
+    binary = {"kruskal": "the Kruskal-Wallis test", "chi2": "the chi-squared test",
+              "fisher": "Fisher's exact test (Monte Carlo beyond 2 × 2)"}.get(stats.get("binary_test"), "–")
+    centres = sorted(config.get("centres", {}))
+    paragraphs = [
+        f"Clinical and MRI grading tables from {len(centres)} centre(s) ({', '.join(centres)}) were mapped to a "
+        f"common schema and validated (invalid rows: {tables.get('on_invalid')}). The minimal clinically important "
+        f"difference (MCID) for back pain was a decrease of the NPRS by at least {tables.get('mcid_threshold')}.",
+        f"Continuous variables are reported as median [IQR], binary and graded ones as % (n/total). Continuous "
+        f"variables were {stats.get('transform')}-transformed; when the within-group residuals passed the normality "
+        f"check (Shapiro-Wilk, D'Agostino-Pearson above 5000 values; α = {stats.get('normality_alpha')}) and Levene's "
+        f"test found equal variances (α = {stats.get('levene_alpha')}), groups were compared by one-way ANOVA, "
+        f"otherwise by the Kruskal-Wallis test; binary and graded variables by {binary}. The significance threshold "
+        f"was P < {stats.get('alpha')}. Pairwise post hoc comparisons (Dunn's test; {posthoc.get('binary_test')} for "
+        f"binary variables) were adjusted by the {posthoc.get('p_adjust')} method (P < {posthoc.get('alpha')}). "
+        f"Prevalences by age decade and level are given with "
+        f"{stats.get('prevalence', {}).get('confidence', 0.95):.0%} Wilson intervals.",
+        f"Predictors of back pain before the procedure (Poisson) and of MCID achievement (logistic) were selected by "
+        f"LASSO on standardised predictors{' with age and sex' if lasso.get('include_age_sex') else ''}, the penalty "
+        f"chosen by {lasso.get('folds')}-fold cross-validation over {lasso.get('n_lambdas')} values "
+        f"(smallest/largest {lasso.get('lambda_ratio')}) with the {lasso.get('rule')} rule; {lasso.get('bootstraps')} "
+        f"bootstrap refits gave selection frequencies and {lasso.get('confidence', 0.95):.0%} percentile intervals. "
+        f"Models with fewer than {lasso.get('min_cases')} complete cases (logistic: fewer than "
+        f"{lasso.get('min_events')} patients with or without MCID) were not estimated. Associations of MRI findings "
+        f"with the NPRS were estimated by linear regression adjusted for age and sex (baseline pain: NPRS ≥ "
+        f"{assoc.get('baseline_pain')}; at least {assoc.get('min_cases')} complete cases).",
+        _radiomics_methods(config, diagnostics),
+    ]
+    extra = config.get("radiomics_stats")
+    paragraphs.append("Radiomics statistics and harmonisation settings: " + _flat(extra) + "." if extra else
+                      "No radiomics statistics or harmonisation settings are configured in this run.")
+    return paragraphs
+
+
+def _flat(value, prefix: str = "") -> str:
+    if isinstance(value, dict):
+        return "; ".join(_flat(v, f"{prefix}{k} ") for k, v in value.items())
+    return f"{prefix.strip()} = {value}"
+
+
+def radiomics_settings(config: dict, diagnostics: Path | None) -> dict:
+    """The PyRadiomics settings used (diagnostics), image types and feature classes (parameter file)."""
+    table = figures.read(diagnostics)
+    used = json.loads(table["settings"].iloc[0]) if "settings" in table and len(table) else {}
+    params_path = REPO / config.get("radiomics", {}).get("params", "")
+    params = yaml.safe_load(params_path.read_text()) if params_path.is_file() else {}
+    return {"version": table["pyradiomics"].iloc[0] if "pyradiomics" in table and len(table) else None,
+            "settings": used or params.get("setting", {}), "image_types": list(params.get("imageType", {})),
+            "feature_classes": list(params.get("featureClass", {})), "rois": len(table),
+            "voxels": table["voxels"].describe().to_dict() if "voxels" in table and len(table) else {}}
+
+
+def _radiomics_methods(config: dict, diagnostics: Path | None) -> str:
+    rad = config.get("radiomics", {})
+    info = radiomics_settings(config, diagnostics)
+    s = info["settings"]
+    spacing = s.get("resampledPixelSpacing")
+    return (
+        f"Radiomics features were extracted with PyRadiomics {info['version'] or '(version not recorded)'} "
+        f"(parameter file {Path(rad.get('params', '')).name}) from the {', '.join(rad.get('sequences', []))} series "
+        f"for structures matching '{rad.get('structures')}' (ROIs under {rad.get('min_voxels')} voxels excluded; "
+        f"masks on another grid resampled by nearest neighbour: {rad.get('resample_mask')}). Images were "
+        f"{'z-score normalised (scale ' + str(s.get('normalizeScale')) + ', outliers beyond ±' + str(s.get('removeOutliers')) + ' SD clipped)' if s.get('normalize') else 'not normalised'}, "
+        f"{'resampled to ' + str(spacing) + ' mm with ' + str(s.get('interpolator')) + ' interpolation' if spacing else 'analysed on their native grid (no resampling)'} "
+        f"and discretised with {'a fixed bin width of ' + str(s.get('binWidth')) if s.get('binWidth') else 'a fixed bin count of ' + str(s.get('binCount'))}; "
+        f"image types: {', '.join(info['image_types']) or '–'} (LoG σ {s.get('sigma')} mm, wavelet {s.get('wavelet')}); "
+        f"feature classes: {', '.join(info['feature_classes']) or '–'}; "
+        f"{'2D' if s.get('force2D') else '3D'} texture matrices, distances {s.get('distances', [1])}.")
+
+
+def provenance(config: dict, commit: str | None = None, date: str | None = None) -> dict:
+    """Git commit, config hash, Python and key package versions, date. commit and date are injectable;
+    the date otherwise honours SOURCE_DATE_EPOCH (reproducible builds), then today (UTC)."""
+    if commit is None:
+        commit = _git("rev-parse", "HEAD") or "unknown (not a git checkout)"
+        if _git("status", "--porcelain", "--untracked-files=no"):
+            commit += " (with uncommitted changes)"
+    if date is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        date = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)).date().isoformat()
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    config_hash = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    return {"commit": commit, "config_sha256": config_hash, "date": date,
+            "python": platform.python_version(), "packages": versions}
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+# --- the study page -------------------------------------------------------------------------------
+
+CSS = """body{font-family:Arial,'Liberation Sans',Helvetica,sans-serif;max-width:1100px;margin:2em auto;color:#000;
+line-height:1.45}h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
+table.manuscript{border-collapse:collapse;margin:1em 0;font-size:.9em}table.manuscript caption{text-align:left;
+font-weight:bold;padding-bottom:.4em}table.manuscript th{border-top:2px solid #000;border-bottom:1px solid #000;
+padding:.3em .6em;text-align:right}table.manuscript td{padding:.2em .6em;text-align:right}
+table.manuscript th:first-child,table.manuscript td:first-child{text-align:left}
+table.manuscript tbody tr:last-child td{border-bottom:2px solid #000}tr.section td{font-style:italic;padding-top:.6em}
+p.footnote{font-size:.85em;color:#333}figure{margin:1.5em 0}dl.provenance dt{font-weight:bold}"""
+
+# Records script errors and, once every figure has drawn (or after 10 s), sets data-rendered on <body>.
+MARKER = """<script>window.studyErrors=[];
+addEventListener('error',function(e){window.studyErrors.push(String(e.message))});
+addEventListener('unhandledrejection',function(e){window.studyErrors.push(String(e.reason))});</script>"""
+READY = """<script>addEventListener('load',function(){var tries=0;(function check(){
+var divs=document.querySelectorAll('.plotly-graph-div'),done=0;
+divs.forEach(function(d){if(d.querySelector('.main-svg'))done++});
+if(done<divs.length&&++tries<100){setTimeout(check,100);return}
+document.body.setAttribute('data-figures',divs.length);document.body.setAttribute('data-rendered',done);
+document.body.setAttribute('data-errors',JSON.stringify(window.studyErrors));})()});</script>"""
+
+
+def write_study(inputs: dict[str, Path], config: dict, out: str | Path, *, commit: str | None = None,
+                date: str | None = None) -> Path:
+    """Write results/report/study.html from the stage outputs in inputs (keys: the figure functions'
+    parameters and manuscript_tables.TABLES keys, plus 'diagnostics'); absent inputs are left out."""
+    inputs = {k: Path(v) for k, v in inputs.items()}
+    sections = []
+    for kind, name in ORDER:
+        if kind == "figure":
+            fig = figure(name, inputs)
+            if fig is not None:
+                sections.append(f'<figure id="fig-{name}">' + fig.to_html(
+                    full_html=False, include_plotlyjs=False, div_id=f"figure-{name}",
+                    config={"displaylogo": False, "responsive": True}) + "</figure>")
+        elif name in inputs:
+            sections.append(manuscript_tables.to_html(manuscript_tables.TABLES[name](inputs[name], config)))
+    prov = provenance(config, commit, date)
+    methods_html = "".join(f"<p>{escape(p)}</p>" for p in methods(config, inputs.get("diagnostics")))
+    packages = ", ".join(f"{k} {v}" for k, v in prov["packages"].items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>spinestudy: study report</title>
+<style>{CSS}</style>{MARKER}<script>{get_plotlyjs()}</script></head>
+<body><h1>Lumbar spine MRI and back pain: study report</h1>
+<p>Generated by spinestudy on {escape(prov['date'])} from commit <code>{escape(prov['commit'])}</code>.</p>
+<h2>Methods</h2>{methods_html}
+<h2>Results</h2>{''.join(sections)}
+<h2>Provenance</h2><dl class="provenance"><dt>Git commit</dt><dd><code>{escape(prov['commit'])}</code></dd>
+<dt>Configuration (SHA-256 of the config as used)</dt><dd><code>{prov['config_sha256']}</code></dd>
+<dt>Date</dt><dd>{escape(prov['date'])}</dd><dt>Python</dt><dd>{escape(prov['python'])}</dd>
+<dt>Packages</dt><dd>{escape(packages)}</dd></dl>
+{READY}</body></html>
+"""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+# --- IBSI / CLEAR checklist -----------------------------------------------------------------------
+
+def checklist(config: dict, diagnostics: Path | None = None, features: Path | None = None,
+              classifier: Path | None = None) -> pd.DataFrame:
+    """IBSI reporting and CLEAR items: value and source where the pipeline knows them, otherwise marked
+    for the authors to complete."""
+    rad = config.get("radiomics", {})
+    info = radiomics_settings(config, diagnostics)
+    s = info["settings"]
+    diag = f"{Path(diagnostics).name} (settings used)" if diagnostics else "diagnostics"
+    params = f"{rad.get('params')} (parameter file)"
+    columns = pq.read_schema(features).names if features and Path(features).is_file() else []
+    counts = {seq: sum(c.startswith(f"{seq}_") for c in columns) for seq in rad.get("sequences", [])}
+    spacing = s.get("resampledPixelSpacing")
+    rstats = config.get("radiomics_stats", {})
+    result = json.loads(Path(classifier).read_text()) if classifier and Path(classifier).is_file() else {}
+    rows = [
+        ("IBSI", "Image acquisition and reconstruction parameters", None, "DICOM headers / scanner protocols"),
+        ("IBSI", "Segmentation method and ROI definition",
+         f"structures matching '{rad.get('structures')}' from {rad.get('labels')}; ROIs < {rad.get('min_voxels')} "
+         "voxels excluded", "config radiomics"),
+        ("IBSI", "Image interpolation", f"{spacing} mm, {s.get('interpolator')}" if spacing else
+         "none (native grid)", diag),
+        ("IBSI", "ROI (mask) interpolation", "nearest neighbour onto each sequence grid" if rad.get("resample_mask")
+         else "none (mask must share the image grid)", "config radiomics.resample_mask"),
+        ("IBSI", "Re-segmentation", f"range {s.get('resegmentRange')}" if s.get("resegmentRange") else "none", diag),
+        ("IBSI", "Intensity normalisation", f"z-score × {s.get('normalizeScale')}, outliers clipped at ±"
+         f"{s.get('removeOutliers')} SD" if s.get("normalize") else "none", diag),
+        ("IBSI", "Intensity discretisation", f"fixed bin width {s.get('binWidth')}" if s.get("binWidth") else
+         f"fixed bin number {s.get('binCount')}", diag),
+        ("IBSI", "Image filters", f"{', '.join(info['image_types'])}; LoG sigma {s.get('sigma')} mm; wavelet "
+         f"{s.get('wavelet')} level {s.get('level')}", params),
+        ("IBSI", "Feature families", ", ".join(info["feature_classes"]), params),
+        ("IBSI", "Texture matrix aggregation", f"{'2D' if s.get('force2D') else '3D'}, distances {s.get('distances')}",
+         diag),
+        ("IBSI", "Software and version", f"PyRadiomics {info['version']}" if info["version"] else None, diag),
+        ("IBSI", "IBSI compliance of feature definitions", None, "PyRadiomics documentation (known deviations)"),
+        ("IBSI", "Number of features", "; ".join(f"{k}: {v}" for k, v in counts.items()) if columns else None,
+         "features.parquet"),
+        ("IBSI", "Number of ROIs extracted", str(info["rois"]) if info["rois"] else None, diag),
+        ("CLEAR", "Study design and data source", f"{config.get('cohort')} cohort, centres "
+         f"{', '.join(sorted(config.get('centres', {})))}", "config"),
+        ("CLEAR", "Eligibility criteria and patient flow", None, "results/tables/flow.csv (numbers)"),
+        ("CLEAR", "Reference standard (Modic typing, readers)", None, "study protocol"),
+        ("CLEAR", "Image preprocessing", f"normalisation {bool(s.get('normalize'))}, resampling "
+         f"{spacing or 'none'}", diag),
+        ("CLEAR", "Feature extraction software", f"PyRadiomics {info['version']}" if info["version"] else None, diag),
+        ("CLEAR", "Harmonisation across centres", _flat(rstats["harmonisation"]) if "harmonisation" in rstats
+         else None, "config radiomics_stats.harmonisation"),
+        ("CLEAR", "Feature selection", _selection(rstats), "config radiomics_stats.screen, .classifier"),
+        ("CLEAR", "Validation scheme", _validation(rstats), "config radiomics_stats.classifier"),
+        ("CLEAR", "Performance metrics with confidence intervals", _performance(result), "classifier.json"),
+        ("CLEAR", "Code availability and version", _git("rev-parse", "HEAD") or None, "git commit"),
+        ("CLEAR", "Data availability", None, "data sharing statement"),
+    ]
+    frame = pd.DataFrame(rows, columns=["checklist", "item", "value", "source"])
+    frame["status"] = frame["value"].notna().map({True: "filled", False: FOR_AUTHORS})
+    frame["value"] = frame["value"].fillna(FOR_AUTHORS)
+    return frame
+
+
+def _selection(rstats: dict) -> str | None:
+    """The feature selection steps the classifier used, from the config."""
+    if "classifier" not in rstats:
+        return None
+    c = rstats["classifier"]
+    return (f"Mann-Whitney U / Kruskal-Wallis screen (P < {rstats['screen']['alpha']}), correlation filter "
+            f"(|{c['correlation_method']} r| > {c['correlation_threshold']}), LASSO ({c['lasso_folds']}-fold CV)")
+
+
+def _validation(rstats: dict) -> str | None:
+    """The validation scheme of the classifier, from the config."""
+    if "classifier" not in rstats:
+        return None
+    c = rstats["classifier"]
+    return (f"nested cross-validation grouped by patient ({c['outer_folds']} outer, {c['inner_folds']} inner folds; "
+            f"every selection step inside the outer training folds), beside the paper's protocol; "
+            f"{c['bootstraps']} patient-level bootstraps for 95% CIs")
+
+
+def _performance(result: dict) -> str | None:
+    """Classifier metrics with their intervals per validation scheme, from classifier.json."""
+    parts = []
+    for scheme, label in (("nested", "nested CV"), ("paper", "paper protocol")):
+        metrics = result.get(scheme, {}).get("metrics", {})
+        cells = [f"{name} {m['estimate']:.3f} [{m['ci_low']:.3f}; {m['ci_high']:.3f}]"
+                 for name, m in metrics.items() if m.get("estimate") is not None]
+        if cells:
+            parts.append(f"{label}: " + ", ".join(cells))
+    return "; ".join(parts) or None
+
+
+def write_checklist(config: dict, out: str | Path, diagnostics: Path | None = None, features: Path | None = None,
+                    classifier: Path | None = None) -> None:
+    """Write results/report/checklist.csv."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    checklist(config, diagnostics, features, classifier).to_csv(out, index=False)

@@ -1,0 +1,247 @@
+"""The tables stage: every centre's files -> analysis table, gradings, exclusion log, flow, missingness.
+
+A patient is analysed with a valid clinical row, valid gradings at all five levels and, when a series
+index is given and the centre has a `dicom` folder, at least one usable MRI volume. Invalid rows either
+stop the run with every problem listed (on_invalid="stop", the default) or are quarantined: each
+problem becomes an exclusion line and the patient leaves that table (gradings: the whole spine).
+The same raw patient id in two centres is a problem of both rows (possible duplicate patient).
+"""
+
+from pathlib import Path
+
+import pandas as pd
+
+from spinestudy import exclusions
+from spinestudy.anatomy import SYNDROMES
+from spinestudy.exclusions import Exclusion
+from spinestudy.tables import derived
+from spinestudy.tables import readers as table_io
+from spinestudy.tables.readers import STAGE, Problem, Read, TableError
+from spinestudy.tables.schemas import (
+    KEY,
+    Analysis,
+    Clinical,
+    EndplateGradings,
+    LevelGradings,
+    SeriesIndex,
+    dtypes,
+    failures,
+)
+
+ON_INVALID = ("stop", "quarantine")
+BEFORE = ["nprs_back_before", "nprs_leg_before", "odi_before", "dn4_before"]
+AFTER = ["nprs_back_after", "nprs_leg_after"]
+FLOW = ["received", "valid_clinical", "valid_mri", "with_images", "analysed", "questionnaires_before",
+        "questionnaires_after"]
+
+
+def build_tables(
+    centres: dict, key: bytes, out_dir: str | Path, series_index: str | Path | None = None,
+    radiomics: str | Path | None = None, on_invalid: str = "stop",
+    mcid_threshold: float = derived.MCID_THRESHOLD,
+) -> None:
+    """Read, validate and merge the centres' tables (config `centres`) and write into out_dir:
+    analysis.parquet, gradings_long.parquet, exclusions.csv, flow.csv, missingness.csv. `radiomics`: optional parquet, one row per centre/patient, numeric summaries."""
+    if on_invalid not in ON_INVALID:
+        raise ValueError(f"on_invalid must be one of {ON_INVALID}, not {on_invalid!r}")
+    reads = read_all(centres, key)
+    problems = [p for tables in reads.values() for r in tables.values() for p in r.problems]
+    problems += cross_centre_ids(reads)
+    volumes, index_problems = usable_volumes(series_index)
+    problems += index_problems
+    if problems and on_invalid == "stop":
+        raise TableError(problems)
+    log = [p.exclusion() for p in problems] + [e for t in reads.values() for r in t.values() for e in r.excluded]
+    tables = valid_tables(reads, problems)
+    volumes = volumes[~volumes.set_index(KEY).index.isin([(p.centre, p.patient) for p in index_problems])]
+    seen = {key for t in reads.values() for r in t.values() for key in zip(r.frame["centre"], r.frame["patient"])}
+    volumes = volumes if series_index else None
+    analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, mcid_threshold)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    analysis.to_parquet(out / "analysis.parquet", index=False)
+    gradings_long(tables).to_parquet(out / "gradings_long.parquet", index=False)
+    exclusions.write(log + unmatched, out / "exclusions.csv")
+    flow(reads, tables, volumes, analysis, centres).to_csv(out / "flow.csv", index=False)
+    missingness(analysis).to_csv(out / "missingness.csv", index=False)
+
+
+def read_all(centres: dict, key: bytes) -> dict[str, dict[str, Read]]:
+    """centre -> {'clinical', 'levels', 'endplates': Read} for the files each centre sends.
+    File-level errors (missing, empty, unreadable file, unmapped column) of all centres raise together."""
+    reads, problems = {}, []
+    for centre in sorted(centres):
+        cfg, reads[centre] = centres[centre], {}
+        try:
+            if "clinical" in cfg:
+                reads[centre]["clinical"] = table_io.read_clinical(centre, cfg["clinical"], key)
+        except TableError as exc:
+            problems += exc.problems
+        try:
+            if "gradings" in cfg:
+                levels, endplates = table_io.read_gradings(centre, cfg["gradings"], key)
+                reads[centre] |= {"levels": levels, "endplates": endplates}
+        except TableError as exc:
+            problems += exc.problems
+    if problems:
+        raise TableError(problems)
+    return reads
+
+
+def cross_centre_ids(reads: dict[str, dict[str, Read]]) -> list[Problem]:
+    """The same raw patient id in two centres: a problem in each centre's first row with that id.
+
+    Compared on raw ids (pseudonyms differ by centre); messages name pseudonyms, never the raw id."""
+    first = pd.concat(
+        [r.frame[["centre", "patient", "patient_id", "row"]].assign(source=r.source)
+         for tables in reads.values() for r in tables.values()] or [pd.DataFrame(columns=["patient_id"])],
+        ignore_index=True,
+    ).dropna(subset=["patient_id"]).drop_duplicates(["centre", "patient_id"])
+    shared = first[first.groupby("patient_id")["centre"].transform("nunique") > 1]
+    problems = []
+    for row in shared.itertuples(index=False):
+        others = shared[(shared["patient_id"] == row.patient_id) & (shared["centre"] != row.centre)]
+        where = "; ".join(f"centre {o.centre} ({o.patient}, {o.source.file} row {o.row})" for o in others.itertuples())
+        problems.append(row.source.problem(row.row, row.source.local["patient_id"], row.patient,
+                                           f"the same patient id is used by {where}: possible duplicate patient",
+                                           row.patient))
+    return problems
+
+
+def usable_volumes(path: str | Path | None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Patients with usable MRI volumes in the series index (centre, patient, n_volumes), and its problems."""
+    columns = KEY + ["n_volumes"]
+    if path is None:
+        return pd.DataFrame(columns=columns), []
+    index = pd.read_parquet(path)
+    problems = [
+        Problem(str(index.at[i, "centre"]), Path(path).name, i + 1, ", ".join(cols), ", ".join(map(str, vals)),
+                check, str(index.at[i, "patient"]))
+        for i, cols, vals, check in failures(SeriesIndex, index)[["index", "columns", "values", "check"]].itertuples(
+            index=False)
+    ]
+    volumes = index[index["status"] == "volume"].groupby(KEY).size().rename("n_volumes").reset_index()
+    return volumes.astype({"n_volumes": "Int64"})[columns], problems
+
+
+def valid_tables(reads: dict[str, dict[str, Read]], problems: list[Problem]) -> dict[str, pd.DataFrame]:
+    """Validated clinical, levels and endplates of every centre, without quarantined patients.
+
+    A problem in a patient's level or endplate rows removes the whole spine; a cross-centre duplicate
+    (or any problem in the series index) removes nothing here (handled by its own check)."""
+    tables = {}
+    for name, model in (("clinical", Clinical), ("levels", LevelGradings), ("endplates", EndplateGradings)):
+        frames = []
+        for centre, read in ((c, t) for c, t in reads.items() if name in t):
+            drop = {(p.centre, p.patient) for p in problems if p.centre == centre and p.file == read[name].source.file}
+            frames.append(read[name].valid(model, drop))
+        tables[name] = pd.concat(frames, ignore_index=True) if frames else _empty(model)
+    return tables
+
+
+def analysis_table(
+    tables: dict[str, pd.DataFrame], volumes: pd.DataFrame | None, centres: dict, seen: set,
+    radiomics: str | Path | None, threshold: float,
+) -> tuple[pd.DataFrame, list[Exclusion]]:
+    """One row per analysed patient, and the exclusion lines of patients missing from one side."""
+    scores = derived.patient_scores(derived.level_scores(tables["levels"], tables["endplates"]))
+    merged = tables["clinical"].merge(scores, on=KEY, how="outer", validate="one_to_one", indicator="mri")
+    unmatched = [
+        Exclusion(c, p, "patient", STAGE, "valid clinical row but no valid MRI gradings" if side == "left_only"
+                  else "valid MRI gradings but no valid clinical row" if "clinical" in centres[c]
+                  else "the centre sends no clinical table")
+        for c, p, side in merged.loc[merged["mri"] != "both", KEY + ["mri"]].itertuples(index=False)
+    ]
+    analysis = merged[merged["mri"] == "both"].drop(columns="mri")
+    if volumes is None:
+        analysis = analysis.assign(n_volumes=pd.NA)
+    else:
+        analysis, lines = require_images(analysis, volumes, centres, seen)
+        unmatched += lines
+    analysis = analysis.assign(
+        age_decade=derived.age_decade(analysis["age"]),
+        mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"], threshold),
+    )
+    if radiomics is not None:
+        features = pd.read_parquet(radiomics).set_index(KEY).add_prefix("radiomics_").reset_index()
+        analysis = analysis.merge(features, on=KEY, how="left", validate="one_to_one")
+    radiomics_columns = sorted(c for c in analysis if c.startswith("radiomics_"))
+    analysis = Analysis.validate(analysis[list(dtypes(Analysis)) + radiomics_columns])
+    return analysis.sort_values(KEY).reset_index(drop=True), unmatched
+
+
+def require_images(
+    analysis: pd.DataFrame, volumes: pd.DataFrame, centres: dict, seen: set
+) -> tuple[pd.DataFrame, list[Exclusion]]:
+    """Keep patients of centres with a `dicom` folder only if they have usable volumes (n_volumes added);
+    log them, and patients with volumes but no table row at all."""
+    imaged = analysis.merge(volumes, on=KEY, how="outer", validate="one_to_one", indicator="img")
+    needs = imaged["centre"].map(lambda c: "dicom" in centres.get(c, {})).astype(bool)
+    lines = []
+    for c, p, side, need in zip(imaged["centre"], imaged["patient"], imaged["img"], needs):
+        if side == "left_only" and need:
+            lines.append(Exclusion(c, p, "patient", STAGE, "no usable MRI series in the series index"))
+        elif side == "right_only" and (c, p) not in seen:
+            lines.append(Exclusion(c, p, "patient", STAGE, "MRI series but no clinical or grading row"))
+    keep = imaged["img"].ne("right_only") & (imaged["img"].eq("both") | ~needs)
+    return imaged[keep].drop(columns="img"), lines
+
+
+def gradings_long(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per patient and level: disc grades, per-level derived scores and both endplates' grades
+    (modic_upper, tep_lower, ...), the detail behind prevalence by level and per-endplate denominators."""
+    scores = derived.level_scores(tables["levels"], tables["endplates"])
+    levels = tables["levels"].merge(scores.drop(columns="pfirrmann"), on=KEY + ["level"], validate="one_to_one")
+    endplates = tables["endplates"].pivot(index=KEY + ["level"], columns="endplate",
+                                          values=["modic", "tep", "endplate_defect"])
+    endplates.columns = [f"{grade}_{endplate}" for grade, endplate in endplates.columns]
+    return levels.merge(endplates.reset_index(), on=KEY + ["level"], how="left", validate="one_to_one")
+
+
+def flow(
+    reads: dict, tables: dict, volumes: pd.DataFrame | None, analysis: pd.DataFrame, centres: dict
+) -> pd.DataFrame:
+    """Per centre (and 'all'), patients at each stage: the numbers behind a CONSORT-style flow figure.
+
+    received: distinct patient ids in any table the centre sent; valid_clinical / valid_mri: patients
+    with a valid clinical row / valid gradings; with_images: usable volumes in the series index (empty
+    without one, or for a centre without `dicom`); analysed: rows of the analysis table, of whom
+    questionnaires_before / _after: any before / after score present."""
+    def count(frame: pd.DataFrame, centre: str) -> int:
+        return int(frame.loc[frame["centre"] == centre, "patient"].nunique())
+
+    rows = []
+    for centre, read in reads.items():
+        seen = pd.concat([r.frame[KEY] for r in read.values()]).dropna()
+        analysed = analysis[analysis["centre"] == centre]
+        rows.append({
+            "centre": centre,
+            "received": count(seen, centre),
+            "valid_clinical": count(tables["clinical"], centre),
+            "valid_mri": count(tables["levels"], centre),
+            "with_images": count(volumes, centre) if volumes is not None and "dicom" in centres[centre] else pd.NA,
+            "analysed": len(analysed),
+            "questionnaires_before": int(analysed[BEFORE].notna().any(axis=1).sum()),
+            "questionnaires_after": int(analysed[AFTER].notna().any(axis=1).sum()),
+        })
+    table = pd.DataFrame(rows, columns=["centre"] + FLOW).astype({c: "Int64" for c in FLOW})
+    total = table[FLOW].sum(min_count=1).to_frame().T.assign(centre="all")
+    return pd.concat([table, total], ignore_index=True)[["centre"] + FLOW]
+
+
+def missingness(analysis: pd.DataFrame) -> pd.DataFrame:
+    """Missing count and share per variable of the analysis table, in all patients and per leading syndrome."""
+    variables = [c for c in analysis if c not in KEY]
+    rows = []
+    for group in ("all",) + SYNDROMES:
+        part = analysis if group == "all" else analysis[analysis["syndrome"] == group]
+        for variable in variables:
+            missing = int(part[variable].isna().sum())
+            rows.append({"syndrome": group, "variable": variable, "n": len(part), "missing": missing,
+                         "share": missing / len(part) if len(part) else float("nan")})
+    return pd.DataFrame(rows, columns=["syndrome", "variable", "n", "missing", "share"])
+
+
+def _empty(model) -> pd.DataFrame:
+    """A table of a model with no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes(model).items()})

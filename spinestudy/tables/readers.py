@@ -1,0 +1,378 @@
+"""Read a centre's clinical and grading files as the centre sends them and bring them to the schemas.
+
+Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`):
+  path         the file; csv, xlsx or parquet by extension unless `format` says otherwise
+  sep, decimal, encoding   CSV options (defaults ",", ".", "utf-8")
+  sheet        XLSX sheet name or 0-based index (default: the first sheet)
+  header_row   1-based row of the column names (default 1), CSV and XLSX
+  date_format  strptime format of procedure_date (omit for native dates)
+  columns      {canonical column: the file's column, or null when not collected}; every canonical
+               column of the table must be listed, and required ones cannot be null
+  endplates    gradings only: {upper: {modic, tep, endplate_defect: column or null}, lower: {...}}
+  codes        {canonical variable: {file's code: canonical value}}; any other value is an error
+  exclude      {canonical variable: {file's code: reason}}; such rows go to the exclusion log
+
+Rows are named as the centre sees them: CSV line, Excel row, or Parquet record number (from 1), and
+columns by the file's own names. Patient ids are pseudonymised on reading; the raw id is kept only in
+the `patient_id` column for the cross-centre duplicate check and never written out. Files are only read.
+"""
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow
+
+from spinestudy import pseudonym
+from spinestudy.demo import tables as demo_tables
+from spinestudy.exclusions import Exclusion
+from spinestudy.tables.schemas import Clinical, EndplateGradings, LevelGradings, Patient, dtypes, failures
+
+STAGE = "tables"
+READERS = ("csv", "xlsx", "parquet")
+KEY_COLUMNS = set(dtypes(Patient))
+CLINICAL = [c for c in dtypes(Clinical) if c not in KEY_COLUMNS]
+LEVEL = [c for c in dtypes(LevelGradings) if c not in KEY_COLUMNS]
+ENDPLATE = [c for c in dtypes(EndplateGradings) if c not in KEY_COLUMNS | {"level", "endplate"}]
+ENDPLATES = ("upper", "lower")
+DTYPES = dtypes(Clinical) | dtypes(LevelGradings) | dtypes(EndplateGradings)
+REQUIRED = {"patient_id"} | {
+    name
+    for model in (Clinical, LevelGradings)
+    for name, column in model.to_schema().columns.items()
+    if not column.nullable and name not in KEY_COLUMNS
+}
+EXPECTED = {"Int64": "an integer", "float64": "a number", "boolean": "true/false (map it in codes)"}
+SORT = ["centre", "patient", "level", "endplate"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid value, row or file, located as the centre sees it."""
+
+    centre: str
+    file: str
+    row: int | None  # None: the whole file
+    column: str  # the file's column name(s); "" for the whole file
+    value: str
+    message: str
+    patient: str = ""  # pseudonym when known
+
+    def __str__(self) -> str:
+        where = f"centre {self.centre}, file {self.file}" + (f", row {self.row}" if self.row is not None else "")
+        what = f", column {self.column!r}, value {self.value!r}" if self.column else ""
+        return f"{where}{what}: {self.message}"
+
+    def exclusion(self) -> Exclusion:
+        item = self.file + (f" row {self.row}" if self.row is not None else "")
+        what = f"{self.column} = {self.value!r}: " if self.column else ""
+        return Exclusion(self.centre, self.patient, item, STAGE, what + self.message)
+
+
+class TableError(ValueError):
+    """Invalid input tables; the message lists every problem, one per line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.centre, p.file, p.row or 0, p.column, p.message))
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the input tables:\n{lines}")
+
+
+@dataclass
+class Read:
+    """One canonical table read from a centre's file, before quarantine."""
+
+    frame: pd.DataFrame  # canonical columns + patient_id (raw id) + row (the file's row number)
+    problems: list[Problem]
+    excluded: list[Exclusion]
+    source: "Source"
+
+    def valid(self, model, drop: set[tuple[str, str]]) -> pd.DataFrame:
+        """Rows of patients not in `drop` nor with a problem here, validated; raw ids and rows removed."""
+        bad = drop | {(p.centre, p.patient) for p in self.problems}
+        keys = list(zip(self.frame["centre"], self.frame["patient"]))
+        keep = [k not in bad and isinstance(k[1], str) for k in keys]
+        frame = self.frame[keep].drop(columns=["patient_id", "row"])
+        return model.validate(frame).sort_values([c for c in SORT if c in frame]).reset_index(drop=True)
+
+
+class Source:
+    """A centre's file with its mapping: reads it and names problems by file, row and local column."""
+
+    def __init__(self, centre: str, spec: dict, table: str):
+        self.centre, self.spec, self.table = centre, spec, table
+        self.file = str(spec["path"])
+        self.local = {"patient_id": spec["columns"].get("patient_id")} | {
+            c: spec["columns"].get(c) for c in (CLINICAL if table == "clinical" else LEVEL)
+        }
+        for endplate, columns in spec.get("endplates", {}).items() if table == "gradings" else ():
+            self.local |= {f"{c}_{endplate}": columns.get(c) for c in ENDPLATE}
+
+    def problem(self, row, column: str, value, message: str, patient="") -> Problem:
+        return Problem(self.centre, self.file, row, column, "" if value is None else str(value), message, patient)
+
+    def fail(self, message: str) -> TableError:
+        return TableError([self.problem(None, "", None, message)])
+
+    def canonical(self, key: bytes) -> Read:
+        """The file as one wide canonical frame (endplate grades as <variable>_<endplate> columns)."""
+        raw = self.read()
+        self.check_columns(raw)
+        frame = pd.DataFrame({c: raw[local] if local else pd.NA for c, local in self.local.items()}, index=raw.index)
+        frame.insert(0, "centre", self.centre)
+        problems = self.pseudonymise(frame, key)
+        rows, excluded = self.exclude(frame)
+        frame = frame.drop(index=rows)
+        problems += self.recode(frame)
+        problems += self.convert(frame)
+        return Read(frame.assign(row=frame.index).reset_index(drop=True), problems, excluded, self)
+
+    def read(self) -> pd.DataFrame:
+        """The file as a frame indexed by the file's row numbers; clear errors instead of parser traces."""
+        path, spec = Path(self.file), self.spec
+        kind = spec.get("format", path.suffix.lstrip(".").lower())
+        header = spec.get("header_row", 1) - 1
+        ids = {spec["columns"]["patient_id"]: str} if spec["columns"].get("patient_id") else None
+        if kind not in READERS:
+            raise self.fail(f"unknown format {kind!r}: expected one of {', '.join(READERS)}")
+        if not path.is_file():
+            raise self.fail("file not found")
+        if path.stat().st_size == 0:
+            raise self.fail("file is empty (0 bytes)")
+        encoding = spec.get("encoding", "utf-8")
+        try:
+            if kind == "csv":
+                raw = pd.read_csv(path, sep=spec.get("sep", ","), decimal=spec.get("decimal", "."),
+                                  encoding=encoding, header=header, dtype=ids)
+            elif kind == "xlsx":
+                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, dtype=ids)
+            else:
+                raw = pd.read_parquet(path)
+        except UnicodeDecodeError:
+            raise self.fail(self.encoding_error(path, encoding)) from None
+        except pd.errors.EmptyDataError:
+            raise self.fail("file has no header row and no data") from None
+        except (ValueError, OSError, KeyError, zipfile.BadZipFile, pyarrow.ArrowException) as exc:
+            raise self.fail(f"cannot be read as {kind}: {exc}") from None
+        if raw.empty:
+            raise self.fail("file has a header but no data rows")
+        first = 1 if kind == "parquet" else header + 2
+        raw.index = pd.RangeIndex(first, first + len(raw))
+        raw.columns = [str(c).strip() for c in raw.columns]
+        return raw
+
+    def encoding_error(self, path: Path, encoding: str) -> str:
+        """Where the file stops being valid text in its encoding (the parser only knows its buffer)."""
+        data = path.read_bytes()
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            return (f"not valid {encoding} text: byte {data[exc.start]:#04x} in line {line} (offset {exc.start}); "
+                    "set `encoding` in the centre's mapping (e.g. latin-1)")
+        return f"not valid {encoding} text"
+
+    def check_columns(self, raw: pd.DataFrame) -> None:
+        """Every canonical column mapped, required ones to a column the file has."""
+        problems, missing, listed = [], [], self.mapped_names()
+        for column, local in self.local.items():
+            if column not in listed:
+                problems.append(self.problem(None, column, "", "canonical column not in the mapping "
+                                             "(map it to the file's column, or to null if not collected)"))
+            elif local is None and column in REQUIRED:
+                problems.append(self.problem(None, column, "", "required column mapped to null"))
+            elif local is not None and local not in raw.columns:
+                missing.append(local)
+                problems.append(self.problem(None, local, "", f"column for {column} not in the file; "
+                                             f"the file has {', '.join(map(repr, raw.columns))}"))
+        if missing:
+            problems += self.header_hint(raw, missing)
+        if problems:
+            raise TableError(problems)
+
+    def mapped_names(self) -> set[str]:
+        """Canonical names the mapping lists (endplate grades as <variable>_<endplate>)."""
+        names = set(self.spec["columns"])
+        for endplate, columns in self.spec.get("endplates", {}).items():
+            names |= {f"{c}_{endplate}" for c in columns}
+        return names
+
+    def header_hint(self, raw: pd.DataFrame, missing: list[str]) -> list[Problem]:
+        """If the missing column names sit in a later row (title rows above the header), say which."""
+        for row, values in raw.head(10).iterrows():
+            if set(missing) <= {str(v).strip() for v in values}:
+                return [self.problem(None, "", None, f"the column names are in row {row}, not in row "
+                                     f"{self.spec.get('header_row', 1)}: set header_row: {row} in the mapping")]
+        return []
+
+    def pseudonymise(self, frame: pd.DataFrame, key: bytes) -> list[Problem]:
+        """Replace ids by pseudonyms (raw id kept in patient_id for the cross-centre check)."""
+        frame["patient_id"] = frame["patient_id"].map(_code, na_action="ignore")
+        frame.insert(1, "patient", frame["patient_id"].map(lambda i: pseudonym.patient(key, self.centre, i),
+                                                           na_action="ignore"))
+        local = self.local["patient_id"]
+        return [self.problem(row, local, "", "patient id missing") for row in frame.index[frame["patient_id"].isna()]]
+
+    def exclude(self, frame: pd.DataFrame) -> tuple[list[int], list[Exclusion]]:
+        """Rows whose code the mapping excludes, and their exclusion lines with the mapping's reason."""
+        rows, excluded = [], []
+        for variable, reasons in self.spec.get("exclude", {}).items():
+            reasons = {_code(k): v for k, v in reasons.items()}
+            for column in self.columns_of(variable):
+                for row, value in frame[column].map(_code, na_action="ignore").items():
+                    if value in reasons:
+                        item = f"{self.file} row {row}"
+                        reason = f"{self.local[column]} = {value!r}: {reasons[value]}"
+                        rows.append(row)
+                        excluded.append(Exclusion(self.centre, frame.at[row, "patient"], item, STAGE, reason))
+        return rows, excluded
+
+    def recode(self, frame: pd.DataFrame) -> list[Problem]:
+        """Translate the file's codes to canonical values; an unknown code is a problem."""
+        problems = []
+        for variable, codes in self.spec.get("codes", {}).items():
+            codes = {_code(k): v for k, v in codes.items()}
+            for column in self.columns_of(variable):
+                keys = frame[column].map(_code, na_action="ignore")
+                unknown = keys.notna() & ~keys.isin(list(codes))
+                known = ", ".join(sorted(map(repr, codes)))
+                problems += [
+                    self.problem(row, self.local[column], frame.at[row, column],
+                                 f"unknown code for {variable}; known codes: {known}", frame.at[row, "patient"])
+                    for row in frame.index[unknown]
+                ]
+                frame[column] = keys.map(codes).astype(object).where(~unknown & keys.notna(), pd.NA)
+        return problems
+
+    def convert(self, frame: pd.DataFrame) -> list[Problem]:
+        """Each column to its schema dtype; values that do not convert are problems.
+
+        pandera reports failed coercions without the row, so conversion happens here, value by value."""
+        problems = []
+        for column, local in self.local.items():
+            if column == "patient_id" or local is None:
+                continue
+            dtype = DTYPES[_variable(column)]
+            converted, bad = _convert(frame[column], dtype, self.spec.get("date_format"))
+            expected = EXPECTED.get(dtype, f"a date ({self.spec.get('date_format') or 'native'})")
+            problems += [
+                self.problem(row, local, frame.at[row, column], f"not {expected}", frame.at[row, "patient"])
+                for row in frame.index[bad]
+            ]
+            frame[column] = converted
+        return problems
+
+    def columns_of(self, variable: str) -> list[str]:
+        """Wide frame columns holding a canonical variable (both endplates for endplate grades)."""
+        return [c for c in self.local if _variable(c) == variable and self.local[c] is not None]
+
+    def locate(self, frame: pd.DataFrame, index, columns: tuple, values: tuple, check: str) -> Problem:
+        """A pandera failure at a validated frame's row as a problem in the file's terms."""
+        row = frame.at[index, "row"] if index in frame.index else None
+        endplate = frame.at[index, "endplate"] if row is not None and "endplate" in frame else None
+        names, shown = [], []
+        for column, value in zip(columns, values):
+            if column == "centre":
+                continue
+            name = "patient_id" if column == "patient" else column
+            if name not in self.local and endplate:
+                name = f"{name}_{endplate}"
+            names.append(self.local.get(name) or column)
+            shown.append(value)
+        message = "duplicate row (the same patient id, level or endplate again)" if "uniqueness" in check else check
+        patient = frame.at[index, "patient"] if row is not None else ""
+        return self.problem(row, ", ".join(map(str, names)), ", ".join(map(str, shown)), message, patient)
+
+    def validate(self, read: Read, model) -> Read:
+        """Add the schema's failures to a read table's problems."""
+        frame = read.frame
+        cases = failures(model, frame.drop(columns=["patient_id", "row"]))
+        cases = cases[["index", "columns", "values", "check"]].itertuples(index=False)
+        found = [self.locate(frame, *case) for case in cases]
+        reported = {(p.row, p.column) for p in read.problems}  # a cell that did not convert is now null: once is enough
+        found = [p for p in found if (p.row, p.column) not in reported]
+        return Read(frame, read.problems + found, read.excluded, self)
+
+
+def _variable(column: str) -> str:
+    """Canonical variable of a wide column: modic_upper -> modic, else itself."""
+    stem, _, endplate = column.rpartition("_")
+    return stem if endplate in ENDPLATES else column
+
+
+def _code(value) -> str:
+    """A value as a code key: ints and integral floats without decimals, booleans lower case, stripped."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _convert(values: pd.Series, dtype: str, date_format: str | None) -> tuple[pd.Series, pd.Series]:
+    """Values converted to dtype, and the mask of present values that did not convert."""
+    present = values.notna()
+    if dtype in ("Int64", "float64"):
+        number = pd.to_numeric(values, errors="coerce")
+        bad = present & (number.isna() | ((number % 1 != 0) if dtype == "Int64" else False))
+        return number.where(~bad).astype(dtype), bad
+    if dtype == "boolean":
+        bad = present & ~values.map(lambda v: isinstance(v, (bool, np.bool_)))
+        return values.where(~bad, pd.NA).astype("boolean"), bad
+    if dtype.startswith("datetime"):
+        dates = pd.to_datetime(values, format=date_format, errors="coerce")
+        return dates, present & dates.isna()
+    return values.map(_code, na_action="ignore").astype("string"), present & False
+
+
+def read_clinical(centre: str, spec: dict, key: bytes) -> Read:
+    """A centre's clinical file as the Clinical table (problems listed, not raised, for bad rows)."""
+    source = Source(centre, spec, "clinical")
+    return source.validate(source.canonical(key), Clinical)
+
+
+def read_gradings(centre: str, spec: dict, key: bytes) -> tuple[Read, Read]:
+    """A centre's grading file as the LevelGradings and EndplateGradings tables."""
+    source = Source(centre, spec, "gradings")
+    wide = source.canonical(key)
+    base = ["centre", "patient", "level"]
+    levels = wide.frame[["centre", "patient"] + LEVEL + ["patient_id", "row"]]
+    endplates = pd.concat(
+        [
+            wide.frame[base + ["patient_id", "row"]].assign(
+                endplate=endplate, **{c: wide.frame[f"{c}_{endplate}"] for c in ENDPLATE}
+            )
+            for endplate in ENDPLATES
+        ],
+        ignore_index=True,
+    )[base + ["endplate"] + ENDPLATE + ["patient_id", "row"]]
+    endplates = endplates.astype({c: DTYPES[c] for c in ENDPLATE})
+    level_read = source.validate(Read(levels, wide.problems, wide.excluded, source), LevelGradings)
+    return level_read, source.validate(Read(endplates, [], [], source), EndplateGradings)
+
+
+def demo_mapping(centre: str, folder: str | Path) -> dict:
+    """Config mapping {'clinical': ..., 'gradings': ...} of a demo centre's files in `folder`,
+    derived from demo_tables.CENTRE_FORMATS (which maps canonical -> local; config maps local -> canonical)."""
+    fmt = demo_tables.CENTRE_FORMATS[centre]
+    options = {"sheet" if k == "sheet_name" else k: v for k, v in fmt["options"].items()}
+    mapping = {}
+    for table in ("clinical", "gradings"):
+        local = {"patient_id" if k == "study_id" else k: v for k, v in fmt["columns"][table].items()}
+        spec = {"path": (Path(folder) / fmt["files"][table]).as_posix(), "format": fmt["format"], **options}
+        if table == "clinical":
+            spec |= {"date_format": fmt["date_format"]} if fmt["date_format"] else {}
+            spec["columns"] = {c: local.get(c) for c in ["patient_id"] + CLINICAL}
+        else:
+            spec["columns"] = {c: local.get(c) for c in ["patient_id"] + LEVEL}
+            spec["endplates"] = {e: {c: local.get(f"{c}_{e}") for c in ENDPLATE} for e in ENDPLATES}
+        names = set(spec["columns"]) | set(ENDPLATE)
+        spec["codes"] = {
+            variable: {_code(code): value for value, code in codes.items()}
+            for variable, codes in fmt["codes"].items()
+            if variable in names
+        }
+        mapping[table] = spec
+    return mapping

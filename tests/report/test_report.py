@@ -1,0 +1,74 @@
+"""Study page, methods, provenance, checklist, figure rule entry point."""
+
+import pytest
+
+from spinestudy.config import REPO
+from spinestudy.report import study as report
+from test_figures import synthetic_inputs
+
+RADIOMICS = REPO / "results" / "radiomics"
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    paths = synthetic_inputs(tmp_path_factory.mktemp("inputs"))
+    if (RADIOMICS / "diagnostics.parquet").is_file():
+        paths["diagnostics"] = RADIOMICS / "diagnostics.parquet"
+    return paths
+
+
+def test_study_page_is_self_contained_and_deterministic(inputs, config, tmp_path):
+    first = report.write_study(inputs, config, tmp_path / "a.html", commit="0" * 40, date="2024-01-01")
+    second = report.write_study(inputs, config, tmp_path / "b.html", commit="0" * 40, date="2024-01-01")
+    page = first.read_text()
+    assert first.read_bytes() == second.read_bytes()
+    assert page.count("Plotly.newPlot") == len(report.FIGURES) and "<script src=" not in page
+    assert page.count("plotly.js v") == 1  # the library inlined once
+    order = [page.index(f'id="{anchor}"') for anchor in ("fig-flow", "fig-prevalence", "table-prevalence", "table-table2",
+                                                          "fig-forest", "fig-classifier")]
+    assert order == sorted(order)
+    assert "0" * 40 in page and "2024-01-01" in page and "plotly " in page and "pyradiomics " in page
+
+
+def test_methods_follow_the_config(config, inputs):
+    changed = config | {"stats": config["stats"] | {"alpha": 0.01, "transform": "box-cox"}}
+    text = " ".join(report.methods(changed, inputs.get("diagnostics")))
+    assert "P < 0.01" in text and "box-cox-transformed" in text
+    assert f"{config['stats']['lasso']['folds']}-fold" in text and "Wilson" in text
+    if "diagnostics" in inputs:
+        assert "PyRadiomics v3.0.1" in text and "bin width of 25" in text and "native grid" in text
+
+
+def test_provenance_hash_changes_with_the_config(config):
+    one, two = report.provenance(config, "c", "d"), report.provenance(config | {"cohort": "own"}, "c", "d")
+    assert one["config_sha256"] != two["config_sha256"] and one["packages"]["plotly"] == "7.1.0"
+
+
+def test_checklist_fills_what_the_pipeline_knows(config, inputs, tmp_path):
+    report.write_checklist(config, tmp_path / "checklist.csv", inputs.get("diagnostics"), inputs["features"],
+                           inputs["classifier"])
+    table = report.checklist(config, inputs.get("diagnostics"), inputs["features"], inputs["classifier"])
+    assert set(table["checklist"]) == {"IBSI", "CLEAR"} and (tmp_path / "checklist.csv").is_file()
+    values = dict(zip(table["item"], table["value"]))
+    assert values["Image acquisition and reconstruction parameters"] == report.FOR_AUTHORS
+    if "diagnostics" in inputs:
+        assert values["Intensity discretisation"] == "fixed bin width 25"
+        assert values["Software and version"] == "PyRadiomics v3.0.1"
+    assert (table["status"] == "filled").sum() >= 8
+
+
+def test_checklist_gives_the_classifier_metrics(config, inputs):
+    table = report.checklist(config, inputs.get("diagnostics"), inputs["features"], inputs["classifier"])
+    values = dict(zip(table["item"], table["value"]))
+    performance = values["Performance metrics with confidence intervals"]
+    assert performance.startswith("nested CV: accuracy ") and "; paper protocol: accuracy " in performance
+    assert values["Validation scheme"].startswith("nested cross-validation grouped by patient (5 outer, 3 inner")
+    assert "LASSO" in values["Feature selection"]
+
+
+def test_write_figure_rule_entry_point(inputs, tmp_path, monkeypatch):
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "none"))
+    assert not report.write_figure("flow", inputs, tmp_path / "flow.html", tmp_path / "flow.png")
+    assert (tmp_path / "flow.html").is_file()
+    with pytest.raises(ValueError, match="missing inputs"):
+        report.write_figure("forest", {}, tmp_path / "x.html")

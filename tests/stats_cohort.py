@@ -1,0 +1,36 @@
+"""Analysis-shaped tables from the demo generator, in memory (shared by the statistics and report tests and
+benchmarks/statistics.py; tests/stats/test_stats_cohort.py checks their shape)."""
+
+import pandas as pd
+
+from spinestudy.demo import tables as demo_tables
+from spinestudy.tables import derived, merge
+from spinestudy.tables.schemas import KEY, Analysis, dtypes
+
+
+def cohort(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """(analysis, gradings_long, truth) as merge.build_tables would write them, without files or validation."""
+    clinical, gradings, truth = demo_tables.simulate_cohort(n, list(centres), seed)
+    ids = clinical[["study_id", "centre"]].assign(patient=[f"p{i:012x}" for i in range(len(clinical))])
+    clinical = clinical.merge(ids).drop(columns="study_id")
+    graded = gradings.merge(ids).drop(columns="study_id")
+    na_int, na_bool = pd.array([pd.NA] * len(graded), "Int64"), pd.array([pd.NA] * len(graded), "boolean")
+    levels = graded[KEY + ["level"]].assign(
+        **{c: graded[c].astype("Int64") for c in ("pfirrmann", "jarosz_height", "osteophytes")},
+        modic_disc=na_int, disc_narrowing=na_bool, disc_bulging=na_bool, disc_herniation=na_bool,
+        spondylolisthesis=na_bool,
+    )
+    endplates = pd.concat([
+        graded[KEY + ["level"]].assign(endplate=side, modic=graded[f"modic_{side}"].astype("Int64"),
+                                       tep=graded[f"tep_{side}"].astype("Int64"), endplate_defect=na_bool)
+        for side in ("upper", "lower")
+    ], ignore_index=True)
+    scores = derived.patient_scores(derived.level_scores(levels, endplates))
+    analysis = clinical.merge(scores, on=KEY).assign(n_volumes=pd.NA)
+    analysis = analysis.assign(
+        age=analysis["age"].astype(float),
+        age_decade=derived.age_decade(analysis["age"]),
+        mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"]),
+    )[list(dtypes(Analysis))].astype(dtypes(Analysis))
+    long = merge.gradings_long({"levels": levels, "endplates": endplates})
+    return analysis.sort_values(KEY).reset_index(drop=True), long, truth

@@ -1,0 +1,251 @@
+"""Reading centre files: demo round trip and the bad-input corpus (exact problems: file, row, column, value)."""
+
+import pandas as pd
+import pytest
+
+from spinestudy import pseudonym
+from spinestudy.anatomy import LEVELS
+from spinestudy.demo.tables import CLINICAL_COLUMNS
+from spinestudy.tables import readers as table_io
+from spinestudy.tables.readers import Problem, TableError
+from spinestudy.tables.schemas import Clinical, EndplateGradings, LevelGradings
+from tables_corpus import KEY, broken, demo, set_cell
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    return (folder, *demo(folder))
+
+
+def problems(read) -> list[tuple]:
+    return [(p.centre, p.file, p.row, p.column, p.value, p.message) for p in read.problems]
+
+
+def raised(call) -> list[tuple]:
+    with pytest.raises(TableError) as info:
+        call()
+    return [(p.centre, p.file, p.row, p.column, p.value, p.message) for p in info.value.problems]
+
+
+@pytest.mark.parametrize("centre", ["A", "B", "C", "D"])
+def test_round_trip_equals_canonical_frames(cohort, centre):
+    """simulate_cohort -> write_centre_tables -> reader == the canonical frames, ids pseudonymised."""
+    _, clinical, gradings, config = cohort
+    read = table_io.read_clinical(centre, config[centre]["clinical"], KEY)
+    levels, endplates = table_io.read_gradings(centre, config[centre]["gradings"], KEY)
+    assert read.problems == levels.problems == endplates.problems == []
+    expected = clinical[clinical.centre == centre].assign(
+        patient=lambda f: [pseudonym.patient(KEY, centre, i) for i in f.study_id]
+    )
+    got = read.valid(Clinical, set())
+    columns = [c for c in CLINICAL_COLUMNS if c not in ("study_id", "centre")]
+    want = expected.sort_values("patient")[["patient"] + columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got[["patient"] + columns], want, check_dtype=False)
+    wide = gradings[gradings.centre == centre].assign(
+        patient=lambda f: [pseudonym.patient(KEY, centre, i) for i in f.study_id]
+    ).sort_values(["patient", "level"]).reset_index(drop=True)
+    got_levels = levels.valid(LevelGradings, set())
+    for column in ("pfirrmann", "jarosz_height", "osteophytes"):
+        assert got_levels[column].tolist() == wide[column].tolist()
+    assert got_levels["level"].tolist() == wide["level"].tolist()
+    got_endplates = endplates.valid(EndplateGradings, set()).set_index(["patient", "level", "endplate"])
+    for endplate in ("upper", "lower"):
+        plate = got_endplates.xs(endplate, level="endplate")
+        assert plate["modic"].tolist() == wide[f"modic_{endplate}"].tolist()
+        assert plate["tep"].tolist() == wide[f"tep_{endplate}"].tolist()
+    assert got_levels["modic_disc"].isna().all() and got_endplates["endplate_defect"].isna().all()
+
+
+def test_raw_ids_do_not_survive_validation(cohort):
+    _, clinical, _, config = cohort
+    got = table_io.read_clinical("A", config["A"]["clinical"], KEY).valid(Clinical, set())
+    assert not set(clinical.study_id) & set(got.astype(str).to_numpy().ravel())
+
+
+def test_missing_required_column(cohort, tmp_path):
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", lambda f: f.drop(columns="age_years"))
+    found = raised(lambda: table_io.read_clinical("A", spec, KEY))
+    assert len(found) == 1
+    centre, file, row, column, value, message = found[0]
+    assert (centre, file, row, column, value) == ("A", spec["path"], None, "age_years", "")
+    assert message.startswith("column for age not in the file; the file has 'study_id', 'sex',")
+
+
+def test_unmapped_canonical_column(cohort):
+    spec = cohort[3]["A"]["clinical"]
+    spec = spec | {"columns": {k: v for k, v in spec["columns"].items() if k != "bmi"}}
+    assert raised(lambda: table_io.read_clinical("A", spec, KEY)) == [
+        ("A", spec["path"], None, "bmi", "", "canonical column not in the mapping (map it to the file's column, "
+         "or to null if not collected)")
+    ]
+
+
+def test_required_column_mapped_to_null(cohort):
+    spec = cohort[3]["A"]["clinical"]
+    spec = spec | {"columns": spec["columns"] | {"sex": None}}
+    assert raised(lambda: table_io.read_clinical("A", spec, KEY)) == [
+        ("A", spec["path"], None, "sex", "", "required column mapped to null")
+    ]
+
+
+def test_wrong_type(cohort, tmp_path):
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", set_cell(3, "age_years", "fifty"))
+    read = table_io.read_clinical("A", spec, KEY)
+    assert problems(read) == [("A", spec["path"], 3, "age_years", "fifty", "not a number")]
+
+
+def test_non_integer_score(cohort, tmp_path):
+    spec = broken(cohort[3]["D"]["clinical"], tmp_path / "d.csv", set_cell(4, "DN4 prae", "2,5"))
+    read = table_io.read_clinical("D", spec, KEY)
+    assert problems(read) == [("D", spec["path"], 4, "DN4 prae", "2.5", "not an integer")]
+
+
+def test_out_of_range(cohort, tmp_path):
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", set_cell(4, "nprs_back_pre", "11"))
+    read = table_io.read_clinical("A", spec, KEY)
+    patient = read.frame.loc[read.frame.row == 4, "patient"].item()
+    assert problems(read) == [("A", spec["path"], 4, "nprs_back_pre", "11", "less_than_or_equal_to(10)")]
+    assert read.problems[0].patient == patient
+    assert read.problems[0].exclusion().item == f"{spec['path']} row 4"
+
+
+def test_unknown_code(cohort, tmp_path):
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", set_cell(2, "leading_syndrome", "facett"))
+    read = table_io.read_clinical("A", spec, KEY)
+    assert problems(read) == [
+        ("A", spec["path"], 2, "leading_syndrome", "facett",
+         "unknown code for syndrome; known codes: 'deformity', 'facet', 'herniation', 'stenosis'")
+    ]
+
+
+def test_unknown_level_code(cohort, tmp_path):
+    spec = broken(cohort[3]["D"]["gradings"], tmp_path / "d.csv", set_cell(6, "Segment", "L6/S1"))
+    levels, _ = table_io.read_gradings("D", spec, KEY)
+    found = problems(levels)
+    assert found[0] == ("D", spec["path"], 6, "Segment", "L6/S1",
+                        "unknown code for level; known codes: 'L1/2', 'L2/3', 'L3/4', 'L4/5', 'L5/S1'")
+    # the patient then lacks a level: every row of that patient is reported once by the completeness rule
+    assert {f[5] for f in found[1:]} == {"level: all five lumbar levels L1-L2..L5-S1 graded"}
+
+
+def test_missing_level_row(cohort, tmp_path):
+    spec = broken(cohort[3]["A"]["gradings"], tmp_path / "a.csv", lambda f: f.drop(index=2))
+    levels, _ = table_io.read_gradings("A", spec, KEY)
+    assert sorted(problems(levels)) == [
+        ("A", spec["path"], row, "level", level, "level: all five lumbar levels L1-L2..L5-S1 graded")
+        for row, level in [(2, "L1-L2"), (3, "L2-L3"), (4, "L4-L5"), (5, "L5-S1")]
+    ]
+
+
+def test_endplate_out_of_range_names_its_column(cohort, tmp_path):
+    spec = broken(cohort[3]["A"]["gradings"], tmp_path / "a.csv", set_cell(5, "endplate_lower", "7"))
+    _, endplates = table_io.read_gradings("A", spec, KEY)
+    assert problems(endplates) == [("A", spec["path"], 5, "endplate_lower", "7", "less_than_or_equal_to(6)")]
+
+
+def test_duplicate_ids(cohort, tmp_path):
+    def duplicate(frame):
+        frame.loc[3, "study_id"] = frame.loc[0, "study_id"]  # line 5 repeats line 2's id
+        return frame
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", duplicate)
+    read = table_io.read_clinical("A", spec, KEY)
+    patient = read.frame.loc[read.frame.row == 2, "patient"].item()
+    assert problems(read) == [
+        ("A", spec["path"], row, "study_id", patient, "duplicate row (the same patient id, level or endplate again)")
+        for row in (2, 5)
+    ]
+
+
+def test_after_without_before(cohort, tmp_path):
+    _, clinical, _, config = cohort
+    a = clinical[clinical.centre == "A"].reset_index(drop=True)
+    row = int(a.index[a.nprs_back_before.isna()][0]) + 2
+    spec = broken(config["A"]["clinical"], tmp_path / "a.csv", set_cell(row, "nprs_back_post", "3"))
+    read = table_io.read_clinical("A", spec, KEY)
+    assert problems(read) == [
+        ("A", spec["path"], row, "nprs_back_post", "3",
+         "nprs_back_after, nprs_leg_after only where nprs_back_before, nprs_leg_before exist")
+    ]
+
+
+def test_empty_file(cohort, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    spec = cohort[3]["A"]["clinical"] | {"path": str(path)}
+    assert raised(lambda: table_io.read_clinical("A", spec, KEY)) == [
+        ("A", str(path), None, "", "", "file is empty (0 bytes)")
+    ]
+
+
+def test_header_only_file(cohort, tmp_path):
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", lambda f: f.iloc[:0])
+    assert raised(lambda: table_io.read_clinical("A", spec, KEY)) == [
+        ("A", spec["path"], None, "", "", "file has a header but no data rows")
+    ]
+
+
+def test_missing_file(cohort, tmp_path):
+    spec = cohort[3]["A"]["clinical"] | {"path": str(tmp_path / "nowhere.csv")}
+    assert raised(lambda: table_io.read_clinical("A", spec, KEY)) == [
+        ("A", spec["path"], None, "", "", "file not found")
+    ]
+
+
+def test_wrong_encoding(cohort, tmp_path):
+    def remark(frame):
+        return frame.assign(Bemerkung=["Rückenschmerz"] * len(frame))
+    spec = broken(cohort[3]["D"]["clinical"], tmp_path / "d.csv", remark, encoding="latin-1")
+    offset = open(spec["path"], "rb").read().index("ü".encode("latin-1"))
+    assert raised(lambda: table_io.read_clinical("D", spec, KEY)) == [
+        ("D", spec["path"], None, "", "", f"not valid utf-8 text: byte 0xfc in line 2 (offset {offset}); "
+         "set `encoding` in the centre's mapping (e.g. latin-1)")
+    ]
+    assert table_io.read_clinical("D", spec | {"encoding": "latin-1"}, KEY).problems == []
+
+
+def test_xlsx_extra_header_row(cohort, tmp_path):
+    def titled(frame):
+        title = pd.DataFrame([frame.columns.tolist()], columns=frame.columns)
+        return pd.concat([title, frame], ignore_index=True).set_axis(
+            ["Export 2024-11-21"] + [f"Unnamed: {i}" for i in range(1, frame.shape[1])], axis=1)
+    spec = broken(cohort[3]["B"]["clinical"], tmp_path / "b.xlsx", titled)
+    found = raised(lambda: table_io.read_clinical("B", spec, KEY))
+    assert ("B", spec["path"], None, "", "",
+            "the column names are in row 2, not in row 1: set header_row: 2 in the mapping") in found
+    assert {f[3] for f in found if f[3]} == set(spec["columns"].values()) - {None}
+    fixed = spec | {"header_row": 2}
+    assert table_io.read_clinical("B", fixed, KEY).problems == []
+
+
+def test_xlsx_rows_are_excel_rows(cohort, tmp_path):
+    spec = broken(cohort[3]["B"]["clinical"], tmp_path / "b.xlsx", set_cell(5, "BMI, kg/m2", "200"))
+    read = table_io.read_clinical("B", spec, KEY)
+    assert problems(read) == [("B", spec["path"], 5, "BMI, kg/m2", "200.0", "less_than_or_equal_to(80)")]
+
+
+def test_parquet_rows_are_record_numbers(cohort, tmp_path):
+    spec = cohort[3]["C"]["clinical"]
+    frame = pd.read_parquet(spec["path"])
+    frame.loc[2, "gender"] = "divers"
+    path = tmp_path / "c.parquet"
+    frame.to_parquet(path)
+    read = table_io.read_clinical("C", spec | {"path": str(path)}, KEY)
+    assert problems(read) == [("C", str(path), 3, "gender", "divers",
+                               "unknown code for sex; known codes: 'female', 'male'")]
+
+
+def test_problem_text_and_exclusion():
+    problem = Problem("A", "a.csv", 4, "nprs_back_pre", "11", "less_than_or_equal_to(10)", "p0123456789ab")
+    assert str(problem) == ("centre A, file a.csv, row 4, column 'nprs_back_pre', value '11': "
+                            "less_than_or_equal_to(10)")
+    assert problem.exclusion() == table_io.Exclusion(
+        "A", "p0123456789ab", "a.csv row 4", "tables", "nprs_back_pre = '11': less_than_or_equal_to(10)")
+
+
+def test_demo_mapping_lists_every_canonical_column(cohort):
+    spec = cohort[3]["C"]["gradings"]
+    assert list(spec["columns"]) == ["patient_id", "level", *table_io.LEVEL[1:]]
+    assert spec["endplates"]["upper"] == {"modic": "modic_cranial", "tep": "endplate_defect_cranial",
+                                          "endplate_defect": None}
+    assert spec["codes"]["level"] == {lv.replace("-", ""): lv for lv in LEVELS}
