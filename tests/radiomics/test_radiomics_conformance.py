@@ -138,7 +138,7 @@ def test_wavelet_crop_at_one_face_spans_the_axis(images):
 
     def response(crop_lower, crop_upper):
         crop = image[tuple(map(slice, crop_lower, crop_upper))]
-        filtered = dict((n, f) for f, n, _ in imageoperations.getWaveletImage(crop, None, **settings))
+        filtered = {n: f for f, n, _ in imageoperations.getWaveletImage(crop, None, **settings)}
         roi = tuple(map(slice, lower - crop_lower, upper - crop_lower))
         return sitk.GetArrayFromImage(filtered["wavelet-HLL"][roi])
 
