@@ -3,7 +3,7 @@ parameter files and the project's, each as written and with preCrop flipped, on 
 (one within the filters' reach of an image face), a single-slice volume and a 2-D image.
 
 Same feature names, values within 1e-4 relative where the shared-filter path crops the LoG (ITK's recursive
-Gaussian, cut 8 sigma out) and 1e-9 everywhere else; where PyRadiomics refuses an ROI, spinestudy gives its
+Gaussian, cut 12 sigma out) and 1e-9 everywhere else; where PyRadiomics refuses an ROI, spinestudy gives its
 reason. The images are small crops (equality needs no realistic size) so that every cell stays cheap.
 """
 
