@@ -87,6 +87,7 @@ def test_radiomics_features_for_every_roi(workdir):
     assert stir_missing.filter(like="STIR_").isna().all().all() and len(stir_missing) >= 5
     diagnostics = pd.read_parquet(workdir / "results/radiomics/diagnostics.parquet")
     assert (diagnostics.pyradiomics == "v3.0.1").all() and (diagnostics.voxels >= 20).all()
+    assert (diagnostics.extraction_path == "shared filters").all()  # mr_quick.yaml: 3-D series on their own grid
 
 
 def test_planted_defects_are_in_the_exclusion_log(workdir):

@@ -126,6 +126,22 @@ def radiomics_settings(config: dict, diagnostics: Path | None) -> dict:
             "voxels": table["voxels"].describe().to_dict() if "voxels" in table and len(table) else {}}
 
 
+def filters_vs_ibsi2(image_types: list[str]) -> str:
+    """What PyRadiomics 3.0.1's LoG and wavelet filters are relative to IBSI 2 (measured against the IBSI-2
+    reference response maps, theibsi/ibsi_2_reference_data); '' when neither is used."""
+    parts = []
+    if "LoG" in image_types:
+        parts.append("its LoG response is scaled by sigma squared in voxels and its recursive Gaussian kernel is not "
+                     "truncated")
+    if "Wavelet" in image_types:
+        parts.append("its wavelets are periodic at the image faces and repeat the level-1 filters at higher levels "
+                     "instead of dilating them, so only level-1 wavelets reproduce the IBSI-2 reference maps")
+    if not parts:
+        return ""
+    return (f"Filtered images are PyRadiomics 3.0.1's, not IBSI-2 compliant ones: {'; '.join(parts)}; no "
+            "rotation-invariant pooling is applied.")
+
+
 def _radiomics_methods(config: dict, diagnostics: Path | None) -> str:
     rad = config.get("radiomics", {})
     info = radiomics_settings(config, diagnostics)
@@ -141,7 +157,8 @@ def _radiomics_methods(config: dict, diagnostics: Path | None) -> str:
         f"and discretised with {'a fixed bin width of ' + str(s.get('binWidth')) if s.get('binWidth') else 'a fixed bin count of ' + str(s.get('binCount'))}; "
         f"image types: {', '.join(info['image_types']) or '–'} (LoG σ {s.get('sigma')} mm, wavelet {s.get('wavelet')}); "
         f"feature classes: {', '.join(info['feature_classes']) or '–'}; "
-        f"{'2D' if s.get('force2D') else '3D'} texture matrices, distances {s.get('distances', [1])}.")
+        f"{'2D' if s.get('force2D') else '3D'} texture matrices, distances {s.get('distances', [1])}. "
+        f"{filters_vs_ibsi2(info['image_types'])}").strip()
 
 
 def provenance(config: dict, commit: str | None = None, date: str | None = None) -> dict:
@@ -263,7 +280,7 @@ def checklist(config: dict, diagnostics: Path | None = None, features: Path | No
         ("IBSI", "Intensity discretisation", f"fixed bin width {s.get('binWidth')}" if s.get("binWidth") else
          f"fixed bin number {s.get('binCount')}", diag),
         ("IBSI", "Image filters", f"{', '.join(info['image_types'])}; LoG sigma {s.get('sigma')} mm; wavelet "
-         f"{s.get('wavelet')} level {s.get('level')}", params),
+         f"{s.get('wavelet')} level {s.get('level')}. {filters_vs_ibsi2(info['image_types'])}".strip(), params),
         ("IBSI", "Feature families", ", ".join(info["feature_classes"]), params),
         ("IBSI", "Texture matrix aggregation", f"{'2D' if s.get('force2D') else '3D'}, distances {s.get('distances')}",
          diag),
