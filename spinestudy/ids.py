@@ -10,6 +10,7 @@ Without `ids` an id is only stripped, as pseudonym.patient always did.
 """
 
 import re
+from pathlib import Path
 
 DIGITS = re.compile(r"[0-9]+")
 
@@ -61,3 +62,19 @@ def form_hint(centre: str, sides: dict[str, set[str]]) -> str:
                 return (f"the ids match once case and leading zeros are ignored ({a!r} in the {first}, {b!r} in the "
                         f"{second}): set centres.{centre}.ids: {{{setting}}}")
     return ""
+
+
+def folder_ids(root: Path, rules: dict | None) -> dict[Path, str]:
+    """Patient folder -> its id, for the sub-folders of a centre's DICOM root, sorted by name. Raises IdError
+    (the folder named: the message is for the terminal) for a folder the pattern rejects, or two folders
+    with the same id."""
+    found, names = {}, {}
+    for folder in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+        try:
+            identifier = normalise(folder.name, rules)
+        except IdError as exc:
+            raise IdError(f"patient folder {folder.name!r} {exc}") from None
+        if identifier in names:
+            raise IdError(f"patient folders {names[identifier]!r} and {folder.name!r} are the same id {identifier!r}")
+        found[folder], names[identifier] = identifier, folder.name
+    return found
