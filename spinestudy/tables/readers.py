@@ -374,7 +374,8 @@ class Source:
         cases = failures(model, frame.drop(columns=["patient_id", "row"]))
         for case in cases[["index", "columns", "values", "check"]].itertuples(index=False):
             problem = self.locate(frame, *case)
-            consequence = any((problem.patient, c) in patient_cells for c in named.get(case.check, ()))
+            consequence = pd.isna(problem.patient) or any(  # no id: a problem of its own, and null keys repeat
+                (problem.patient, c) in patient_cells for c in named.get(case.check, ()))
             if (problem.row, problem.column) not in cells and not consequence:
                 found[problem] = None
         return Read(frame, read.problems + list(found), read.excluded, self)
