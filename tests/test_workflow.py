@@ -20,8 +20,10 @@ from snakemake_runner import (
     job_counts,
     snakemake,
 )
+from spinestudy import pseudonym
 from spinestudy.anatomy import LEVELS, label_table, modic_label
 from spinestudy.demo.dicom import write_patient
+from tables_corpus import broken, demo
 
 pytestmark = pytest.mark.workflow
 
@@ -208,14 +210,11 @@ def test_ids_in_another_form_stop_the_run_and_the_centres_form_joins_them(tmp_pa
     stops (exit 1) showing the ids of each side on the terminal and the setting that joins them. With
     that setting (zero_pad: 3) the DICOM folders '7' and '12' are planned as the patients '007' and '012',
     and two folders of one id stop the planning."""
-    from spinestudy import pseudonym
-    from tables_corpus import broken, demo
-
     _, _, centres = demo(tmp_path / "cohort", n=4, centres=("A",))
     spec = centres["A"]
     for table, form in (("clinical", "{:03d}"), ("gradings", "{:d}")):
         spec[table] = broken(spec[table], tmp_path / f"{table}.csv",
-                             lambda f: f.assign(study_id=[form.format(int(i[1:])) for i in f.study_id]))
+                             lambda f, form=form: f.assign(study_id=[form.format(int(i[1:])) for i in f.study_id]))
     cfg = absolute_config_paths(config) | {"cohort": "own", "centres": centres}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     log = snakemake(tmp_path, "results/tables/analysis.parquet", returncode=1)

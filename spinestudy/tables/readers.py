@@ -122,6 +122,7 @@ class Source:
         }
         for endplate, columns in spec.get("endplates", {}).items() if table == "gradings" else ():
             self.local |= {f"{c}_{endplate}": columns.get(c) for c in ENDPLATE}
+        self.names = {local for local in self.local.values() if local}  # the file's columns the mapping names
 
     def problem(self, row, column: str, value, message: str, patient="") -> Problem:
         return Problem(self.centre, self.file, row, column, "" if value is None else str(value), message, patient)
@@ -147,7 +148,7 @@ class Source:
         path, spec = Path(self.file), self.spec
         kind = spec.get("format", path.suffix.lstrip(".").lower())
         header = spec.get("header_row", 1) - 1
-        ids = {spec["columns"]["patient_id"]: str} if spec["columns"].get("patient_id") else None
+        id_dtype = {spec["columns"]["patient_id"]: str} if spec["columns"].get("patient_id") else None
         if kind not in READERS:
             raise self.fail(f"unknown format {kind!r}: expected one of {', '.join(READERS)}")
         if not path.is_file():
@@ -158,9 +159,9 @@ class Source:
         try:
             if kind == "csv":
                 raw = pd.read_csv(path, sep=spec.get("sep", ","), decimal=spec.get("decimal", "."),
-                                  encoding=encoding, header=header, dtype=ids)
+                                  encoding=encoding, header=header, dtype=id_dtype)
             elif kind == "xlsx":
-                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, dtype=ids)
+                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, dtype=id_dtype)
                 workbook = openpyxl.load_workbook(path, read_only=True)
                 self.epoch = workbook.epoch
                 workbook.close()
@@ -197,8 +198,7 @@ class Source:
         """Every canonical column mapped, required ones to a column the file has. When most mapped names sit
         in another row, that row is the one problem (with the names that row lacks), not each column."""
         problems, listed = [], self.mapped_names()
-        mapped = {local for local in self.local.values() if local}
-        header = None if mapped <= set(raw.columns) else self.find_header(raw.head(HEADER_SEARCH).iterrows())
+        header = None if self.names <= set(raw.columns) else self.find_header(raw.head(HEADER_SEARCH).iterrows())
         if header:
             problems.append(self.problem(None, "", None, self.header_message(header[0])))
         for column, local in self.local.items():
@@ -223,10 +223,9 @@ class Source:
     def find_header(self, rows) -> tuple[int, set[str]] | None:
         """The (row, names) of the first of `rows` ((row number, values) pairs) that holds more than half the
         mapped column names, when header_row holds at most half of them: title rows above the header."""
-        names = {local for local in self.local.values() if local}
         for row, values in rows:
-            found = {str(v).strip() for v in values} & names
-            if len(found) > len(names) / 2 and row != self.spec.get("header_row", 1):
+            found = {str(v).strip() for v in values} & self.names
+            if len(found) > len(self.names) / 2 and row != self.spec.get("header_row", 1):
                 return row, found
         return None
 
@@ -301,7 +300,8 @@ class Source:
                 continue
             dtype = DTYPES[_variable(column)]
             if dtype.startswith("datetime"):
-                frame[column] = self.dates(frame, column, problems)
+                frame[column], bad_dates = self.dates(frame, column)
+                problems += bad_dates
                 continue
             converted, bad = _convert(frame[column], dtype)
             problems += [
@@ -311,11 +311,11 @@ class Source:
             frame[column] = converted
         return problems
 
-    def dates(self, frame: pd.DataFrame, column: str, problems: list[Problem]) -> pd.Series:
-        """A date column: native dates as they are, text by date_format, numbers as Excel serial dates of the
-        workbook's date system (XLSX only: elsewhere a number is a problem, its epoch unknown); every date
-        in the study window. Problems are appended; their cells become missing."""
-        fmt, dates = self.spec.get("date_format"), {}
+    def dates(self, frame: pd.DataFrame, column: str) -> tuple[pd.Series, list[Problem]]:
+        """A date column and its problems: native dates as they are, text by date_format, numbers as Excel
+        serial dates of the workbook's date system (XLSX only: elsewhere a number is a problem, its epoch
+        unknown); every date in the study window. A cell with a problem becomes missing."""
+        fmt, dates, problems = self.spec.get("date_format"), {}, []
         system = "1904" if self.epoch == CALENDAR_MAC_1904 else "1900"
         for row, value in frame[column].dropna().items():
             serial = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
@@ -337,7 +337,7 @@ class Source:
                     dates[row] = date
                     continue
             problems.append(self.problem(row, self.local[column], value, message, frame.at[row, "patient"]))
-        return pd.Series(dates, index=frame.index, dtype="datetime64[ns]")
+        return pd.Series(dates, index=frame.index, dtype="datetime64[ns]"), problems
 
     def columns_of(self, variable: str) -> list[str]:
         """Wide frame columns holding a canonical variable (both endplates for endplate grades)."""

@@ -29,7 +29,7 @@ def delivery(tmp_path_factory):
         spec = config[centre][table]
         column = spec["columns"]["patient_id"]
         path = folder / f"{centre}_{table}.{spec['format']}"
-        config[centre][table] = broken(spec, path, lambda f: f.assign(**{column: f[column].map(edit)}))
+        config[centre][table] = broken(spec, path, lambda f, c=column, e=edit: f.assign(**{c: f[c].map(e)}))
     config["B"]["dicom"] = str(folder / "B" / "dicom")
     for study_id in clinical[clinical.centre == "B"].study_id:
         (folder / "B" / "dicom" / f"{number(study_id):03d}").mkdir(parents=True)
@@ -93,7 +93,7 @@ def test_the_centres_id_form_matches_every_side(delivery, tmp_path, rules):
 
 def test_min_patients_counts_per_centre(delivery, tmp_path):
     """Every patient matched but one centre has fewer than the minimum: only that centre is named."""
-    folder, clinical, config = delivery
+    folder, _, config = delivery
     config = {c: spec | {"ids": {"zero_pad": 3}} for c, spec in config.items()}
     with pytest.raises(CoverageError) as info:
         merge.build_tables(config, KEY, tmp_path, series_index=index_of(folder, config), min_patients=7)
