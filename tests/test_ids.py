@@ -1,8 +1,9 @@
 """One form per centre for patient ids (config centres.<id>.ids): the rules, folder listing, mismatch hint."""
 
 import pytest
+import yaml
 
-from spinestudy import ids
+from spinestudy import cli, ids, pseudonym
 
 
 @pytest.mark.parametrize("raw, rules, expected", [
@@ -47,3 +48,13 @@ def test_form_hint():
     assert "pattern" in ids.form_hint("A", {"clinical table": {"A0001"}, "DICOM folders": {"a1"}})
     assert ids.form_hint("A", {"clinical table": {"7", "8"}, "gradings table": {"7", "8"}}) == ""
     assert ids.form_hint("A", {"clinical table": {"7"}, "gradings table": {"9"}}) == ""
+
+
+def test_pseudonym_command_uses_the_centres_id_form(tmp_path, config, capsys, monkeypatch):
+    """`spinestudy pseudonym A 7` finds the patient of folder 007 when centre A pads its ids to 3 digits."""
+    monkeypatch.delenv(config["pseudonym"]["key_env"], raising=False)
+    config = config | {"centres": config["centres"] | {"A": config["centres"]["A"] | {"ids": {"zero_pad": 3}}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    cli.main(["pseudonym", "A", "7", "--config", str(tmp_path / "config.yaml")])
+    key = config["pseudonym"]["key"].encode()
+    assert capsys.readouterr().out == f"7\t{pseudonym.patient(key, 'A', '007')}\n"
