@@ -3,7 +3,7 @@
 import argparse
 
 from spinestudy import config as configuration
-from spinestudy import pseudonym
+from spinestudy import ids, pseudonym
 
 
 def _demo(args) -> None:
@@ -17,22 +17,30 @@ def _demo(args) -> None:
 
 
 def _pseudonym(args) -> None:
-    key = pseudonym.key_from_config(configuration.load(args.config))
+    config = configuration.load(args.config)
+    key, rules = pseudonym.key_from_config(config), config["centres"].get(args.centre, {}).get("ids")
     for identifier in args.ids:
-        print(f"{identifier}\t{pseudonym.patient(key, args.centre, identifier)}")
+        print(f"{identifier}\t{pseudonym.patient(key, args.centre, ids.normalise(identifier, rules))}")
 
 
 def _tables(args) -> None:
     import yaml
 
+    from spinestudy.tables.coverage import CoverageError
     from spinestudy.tables.merge import build_tables
+    from spinestudy.tables.readers import TableError
 
     config = configuration.load(args.config)
     if args.centres:
         with open(args.centres) as fh:
             config = configuration.validate(config | {"centres": yaml.safe_load(fh)["centres"]})
-    build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
-                 on_invalid=config["tables"]["on_invalid"], mcid_threshold=config["tables"]["mcid_threshold"])
+    settings = config["tables"]
+    try:
+        build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
+                     on_invalid=settings["on_invalid"], mcid_threshold=settings["mcid_threshold"],
+                     study_window=settings["study_window"], min_patients=settings["min_patients"])
+    except (TableError, CoverageError) as exc:
+        raise SystemExit(str(exc)) from None
     print(f"tables written to {args.out}")
 
 

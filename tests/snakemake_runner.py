@@ -22,13 +22,14 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snake
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"}
 
 
-def snakemake(workdir: Path, *args: str, config: str = "config.yaml") -> str:
-    """Run Snakemake in workdir with workdir/config; fail the test with its log tail if it fails."""
+def snakemake(workdir: Path, *args: str, config: str = "config.yaml", returncode: int = 0) -> str:
+    """Run Snakemake in workdir with workdir/config; fail the test with its log tail if its exit code is not
+    `returncode` (0: it must succeed)."""
     result = subprocess.run(
-        SNAKEMAKE + ["--directory", str(workdir), "--configfile", str(workdir / config), *args],
+        SNAKEMAKE + ["--directory", str(workdir), *args, "--configfile", str(workdir / config)],  # args may name targets
         capture_output=True, text=True, env=os.environ | KEY,
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert result.returncode == returncode, result.stdout[-3000:] + result.stderr[-5000:]
     return result.stdout + result.stderr
 
 

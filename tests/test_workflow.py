@@ -1,6 +1,7 @@
 """The Snakemake DAG end to end on a small generated demo cohort: outputs, PHI, incremental reruns."""
 
 import gzip
+import os
 import re
 import shutil
 from pathlib import Path
@@ -19,8 +20,10 @@ from snakemake_runner import (
     job_counts,
     snakemake,
 )
+from spinestudy import pseudonym
 from spinestudy.anatomy import LEVELS, label_table, modic_label
 from spinestudy.demo.dicom import write_patient
+from tables_corpus import broken, demo
 
 pytestmark = pytest.mark.workflow
 
@@ -162,13 +165,22 @@ def test_new_file_in_a_patient_folder_reruns_that_patient(workdir):
     assert "series_9/notes.txt" in log.item.tolist()
 
 
-def test_edited_clinical_value_reruns_tables_only(workdir):
+def test_corrected_table_with_an_older_mtime_reruns_tables_and_after(workdir, tmp_path):
+    """A corrected delivery copied with `cp -p` keeps the sender's older modification time: the file's
+    content digest (a parameter of the tables rule) reruns the tables rule and everything after it, and
+    nothing before it."""
     clinical = workdir / "resources/demo/A/A_clinical.csv"
     table = pd.read_csv(clinical, dtype=str, keep_default_na=False)
     table.loc[0, "bmi"] = "31.4"
-    table.to_csv(clinical, index=False)
-    counts = job_counts(snakemake(workdir))
-    assert counts == AFTER_TABLES
+    corrected = tmp_path / clinical.name
+    table.to_csv(corrected, index=False)
+    older = clinical.stat().st_mtime - 3600
+    os.utime(corrected, (older, older))
+    shutil.copy2(corrected, clinical)  # cp -p
+    assert clinical.stat().st_mtime < (workdir / "results/tables/analysis.parquet").stat().st_mtime
+    log = snakemake(workdir)
+    assert job_counts(log) == AFTER_TABLES
+    assert re.search(r"rule tables:\n(?:\s+\S.*\n)*?\s+reason: Params have changed since last execution", log)
     analysis = pd.read_parquet(workdir / "results/tables/analysis.parquet")
     assert 31.4 in analysis.bmi.round(1).tolist()
 
@@ -192,3 +204,33 @@ def test_robustness_sample_drops_patients_without_rerunning_the_others(workdir):
     patients = sorted(p.stem for p in (workdir / "results/radiomics/perturbed").rglob("*.parquet"))
     assert sorted(Path(p).stem for p in inputs) == [p for p in patients if int(p[1:], 16) < 0.5 * 16 ** 12]
     assert 0 < len(inputs) < len(patients)
+
+
+def test_ids_in_another_form_stop_the_run_and_the_centres_form_joins_them(tmp_path, config):
+    """Centre A's clinical CSV names patients '007', its gradings CSV '7': the run analyses nobody, so it
+    stops (exit 1) showing the ids of each side on the terminal and the setting that joins them. With
+    that setting (zero_pad: 3) the DICOM folders '7' and '12' are planned as the patients '007' and '012',
+    and two folders of one id stop the planning."""
+    _, _, centres = demo(tmp_path / "cohort", n=4, centres=("A",))
+    spec = centres["A"]
+    for table, form in (("clinical", "{:03d}"), ("gradings", "{:d}")):
+        spec[table] = broken(spec[table], tmp_path / f"{table}.csv",
+                             lambda f, form=form: f.assign(study_id=[form.format(int(i[1:])) for i in f.study_id]))
+    cfg = absolute_config_paths(config) | {"cohort": "own", "centres": centres}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    log = snakemake(tmp_path, "results/tables/analysis.parquet", returncode=1)
+    assert "centre A: 0 patient(s) analysed, fewer than tables.min_patients (1)" in log
+    assert "  on every side: 0" in log and "set centres.A.ids: {zero_pad: 3}" in log
+    assert not (tmp_path / "results/tables").exists()
+
+    for name in ("7", "12"):
+        (tmp_path / "dicom" / name).mkdir(parents=True)
+    spec |= {"ids": {"zero_pad": 3}, "dicom": str(tmp_path / "dicom")}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    log = snakemake(tmp_path, "--dry-run", "results/tables/analysis.parquet")
+    key = b"workflow-test-key"
+    assert {f"results/ingest/batches/A/{pseudonym.patient(key, 'A', i)}.parquet" for i in ("007", "012")} == set(
+        re.findall(r"results/ingest/batches/A/p[0-9a-f]{12}\.parquet", log))
+    (tmp_path / "dicom" / "007").mkdir()
+    log = snakemake(tmp_path, "--dry-run", "results/tables/analysis.parquet", returncode=1)
+    assert "centre A: patient folders '007' and '7' are the same id '007' (config: centres/A/ids)" in log

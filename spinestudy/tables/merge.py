@@ -4,7 +4,9 @@ A patient is analysed with a valid clinical row, valid gradings at all five leve
 index is given and the centre has a `dicom` folder, at least one usable MRI volume. Invalid rows either
 stop the run with every problem listed (on_invalid="stop", the default) or are quarantined: each
 problem becomes an exclusion line and the patient leaves that table (gradings: the whole spine).
-The same raw patient id in two centres is a problem of both rows (possible duplicate patient).
+The same raw patient id in two centres is a problem of both rows (possible duplicate patient). A centre
+sending clinical and grading tables with fewer analysed patients than `min_patients` stops the run,
+naming the ids seen on each side (spinestudy.tables.coverage).
 """
 
 from pathlib import Path
@@ -14,7 +16,7 @@ import pandas as pd
 from spinestudy import exclusions
 from spinestudy.anatomy import SYNDROMES
 from spinestudy.exclusions import Exclusion
-from spinestudy.tables import derived
+from spinestudy.tables import coverage, derived
 from spinestudy.tables import readers as table_io
 from spinestudy.tables.readers import STAGE, Problem, Read, TableError
 from spinestudy.tables.schemas import (
@@ -38,13 +40,16 @@ FLOW = ["received", "valid_clinical", "valid_mri", "with_images", "analysed", "q
 def build_tables(
     centres: dict, key: bytes, out_dir: str | Path, series_index: str | Path | None = None,
     radiomics: str | Path | None = None, on_invalid: str = "stop",
-    mcid_threshold: float = derived.MCID_THRESHOLD,
+    mcid_threshold: float = derived.MCID_THRESHOLD, study_window: tuple[str, str] | None = None,
+    min_patients: int = 1,
 ) -> None:
     """Read, validate and merge the centres' tables (config `centres`) and write into out_dir:
-    analysis.parquet, gradings_long.parquet, exclusions.csv, flow.csv, missingness.csv. `radiomics`: optional parquet, one row per centre/patient, numeric summaries."""
+    analysis.parquet, gradings_long.parquet, exclusions.csv, flow.csv, missingness.csv. `radiomics`: optional
+    parquet, one row per centre/patient, numeric summaries. study_window: first and last plausible date;
+    min_patients: fewest analysed patients per centre with clinical and grading tables (config `tables`)."""
     if on_invalid not in ON_INVALID:
         raise ValueError(f"on_invalid must be one of {ON_INVALID}, not {on_invalid!r}")
-    reads = read_all(centres, key)
+    reads = read_all(centres, key, study_window)
     problems = [p for tables in reads.values() for r in tables.values() for p in r.problems]
     problems += cross_centre_ids(reads)
     volumes, index_problems = usable_volumes(series_index)
@@ -57,6 +62,7 @@ def build_tables(
     seen = {key for t in reads.values() for r in t.values() for key in zip(r.frame["centre"], r.frame["patient"])}
     volumes = volumes if series_index else None
     analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, mcid_threshold)
+    coverage.check(reads, centres, analysis, log + unmatched, min_patients, images=volumes is not None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     analysis.to_parquet(out / "analysis.parquet", index=False)
@@ -66,7 +72,7 @@ def build_tables(
     missingness(analysis).to_csv(out / "missingness.csv", index=False)
 
 
-def read_all(centres: dict, key: bytes) -> dict[str, dict[str, Read]]:
+def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -> dict[str, dict[str, Read]]:
     """centre -> {'clinical', 'levels', 'endplates': Read} for the files each centre sends.
     File-level errors (missing, empty, unreadable file, unmapped column) of all centres raise together."""
     reads, problems = {}, []
@@ -74,12 +80,12 @@ def read_all(centres: dict, key: bytes) -> dict[str, dict[str, Read]]:
         cfg, reads[centre] = centres[centre], {}
         try:
             if "clinical" in cfg:
-                reads[centre]["clinical"] = table_io.read_clinical(centre, cfg["clinical"], key)
+                reads[centre]["clinical"] = table_io.read_clinical(centre, cfg["clinical"], key, cfg.get("ids"), window)
         except TableError as exc:
             problems += exc.problems
         try:
             if "gradings" in cfg:
-                levels, endplates = table_io.read_gradings(centre, cfg["gradings"], key)
+                levels, endplates = table_io.read_gradings(centre, cfg["gradings"], key, cfg.get("ids"))
                 reads[centre] |= {"levels": levels, "endplates": endplates}
         except TableError as exc:
             problems += exc.problems

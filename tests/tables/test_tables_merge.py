@@ -11,7 +11,7 @@ from spinestudy.ingest.job import INDEX_COLUMNS
 from spinestudy.tables import merge
 from spinestudy.tables.readers import TableError
 from spinestudy.tables.schemas import Analysis, SeriesIndex
-from tables_corpus import KEY, broken, demo, digest, set_cell
+from tables_corpus import KEY, broken, demo, digest, series_index, set_cell
 
 OUTPUTS = ["analysis.parquet", "gradings_long.parquet", "exclusions.csv", "flow.csv", "missingness.csv"]
 
@@ -151,14 +151,6 @@ def test_clinical_without_gradings(cohort, tmp_path):
     assert out["exclusions.csv"].to_dict("records") == [
         {"centre": "A", "patient": pseudo("A", a.study_id[0]), "item": "patient", "stage": "tables",
          "reason": "valid clinical row but no valid MRI gradings"}]
-
-
-def series_index(rows):
-    """A minimal valid series index with one row per (centre, patient, status)."""
-    frame = pd.DataFrame([{c: None for c in INDEX_COLUMNS} | {
-        "centre": c, "patient": p, "study_uid": f"2.25.{i}", "series_uid": f"2.25.{100 + i}",
-        "series_number": i, "sequence": "T2", "n_slices": 15, "status": s} for i, (c, p, s) in enumerate(rows)])
-    return SeriesIndex.validate(frame)
 
 
 def test_series_index(cohort, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from spinestudy import pseudonym
+from spinestudy import ids, pseudonym
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -54,13 +54,20 @@ def folder_digest(folder):
     return hashlib.sha256(repr(listing).encode()).hexdigest()
 
 
+def patient_folders(centre):
+    """Patient folder -> its id in the centre's form (config centres/<centre>/ids), as the tables see it."""
+    try:
+        return ids.folder_ids(dicom_root(centre), config["centres"][centre].get("ids"))
+    except ids.IdError as exc:
+        raise WorkflowError(f"centre {centre}: {exc} (config: centres/{centre}/ids)")
+
+
 @functools.cache
 def _batches(centre):
     groups = {}
-    for folder in sorted(dicom_root(centre).iterdir()):
-        if folder.is_dir():
-            patient = pseudonym.patient(KEY, centre, folder.name)
-            groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
+    for folder, identifier in patient_folders(centre).items():
+        patient = pseudonym.patient(KEY, centre, identifier)
+        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
     return groups
 
 
@@ -97,6 +104,13 @@ def table_files(wildcards):
     """Every clinical and grading file the centres send: the tables stage's input."""
     cohort_ready()
     return [cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in ("clinical", "gradings") if t in cfg]
+
+
+def table_digests(wildcards):
+    """SHA-256 of each table file's content: as a parameter it reruns the tables stage when a file changes,
+    also when a corrected file arrives with an older modification time (cp -p, unzipped deliveries)."""
+    return {path: hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else None
+            for path in table_files(wildcards)}
 
 
 def batch_masks(wildcards, keep=lambda patient: True):

@@ -1,4 +1,5 @@
-# Tables: every centre's clinical and grading files, validated (pandera), mapped and merged.
+# Tables: every centre's clinical and grading files, validated (pandera), mapped and merged. A table
+# file's content digest is a parameter: a corrected file reruns the stage even with an older mtime (cp -p).
 
 
 rule tables:
@@ -13,8 +14,11 @@ rule tables:
         missingness="results/tables/missingness.csv",
     params:
         centres=config["centres"],
+        digests=table_digests,
         on_invalid=config["tables"]["on_invalid"],
         mcid_threshold=config["tables"]["mcid_threshold"],
+        study_window=config["tables"]["study_window"],
+        min_patients=config["tables"]["min_patients"],
     resources:
         mem_mb=4000,
         runtime=20,
