@@ -11,12 +11,16 @@ rule tables:
         exclusions="results/tables/exclusions.csv",
         flow="results/tables/flow.csv",
         missingness="results/tables/missingness.csv",
+    log:
+        "logs/tables.log",
+    conda:
+        "../envs/spinestudy.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=20,
     params:
         centres=config["centres"],
         on_invalid=config["tables"]["on_invalid"],
         mcid_threshold=config["tables"]["mcid_threshold"],
-    resources:
-        mem_mb=4000,
-        runtime=20,
     script:
         "../../scripts/tables/build_tables.py"
