@@ -120,7 +120,7 @@ def test_no_phi_under_results(workdir):
 
 
 def test_snakemake_report_has_every_caption(workdir):
-    snakemake(workdir, "--report", "report.html")
+    snakemake(workdir, "--report", "report.html", cores=None)  # as the Snakemake documentation shows it
     page = (workdir / "report.html").read_text(errors="replace")
     for figure in ("flow", "prevalence", "forest", "shape_by_modic", "classifier"):
         assert f"{figure}.html" in page, figure

@@ -8,6 +8,7 @@ if config["cohort"] == "demo":
             "logs/demo_cohort.log",
         conda:
             "../envs/spinestudy.yaml"
+        # A function: read when the job is planned, so commands without --cores (--report, --unlock) need none.
         threads: lambda wildcards: workflow.cores
         resources:
             mem_mb=2000,
