@@ -41,3 +41,9 @@ def test_workflow_catalog_usage():
     assert set(usage) == {"mandatory-flags", "software-stack-deployment"}
     assert usage["software-stack-deployment"] == {"conda": True, "apptainer": False, "apptainer+conda": False,
                                                   "report": True}
+
+
+def test_profiles_resume_an_interrupted_run():
+    """Both profiles redo the jobs a killed run left unfinished (tests/test_refresh.py kills one locally)."""
+    for profile in ("default", "slurm"):
+        assert yaml.safe_load((REPO / "profiles" / profile / "config.yaml").read_text())["rerun-incomplete"] is True

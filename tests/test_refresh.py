@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from base64 import urlsafe_b64encode
 from pathlib import Path
 
 import pandas as pd
@@ -54,12 +55,17 @@ def interrupt(workdir: Path) -> None:
     """Start a run and SIGKILL it, jobs and all, once one ingestion batch is done and another half-written."""
     run = subprocess.Popen(command(workdir), env=os.environ | KEY, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)
-    ingest, deadline = workdir / "results/ingest", time.monotonic() + 600
+    deadline = time.monotonic() + 600
+
+    def marked_incomplete(path: str) -> bool:
+        return (workdir / ".snakemake/incomplete" / urlsafe_b64encode(path.encode()).decode()).exists()
 
     def midway() -> bool:
-        done = {p.with_suffix("").relative_to(ingest / "batches") for p in ingest.glob("batches/*/*.parquet")}
-        started = {p.relative_to(ingest / "volumes") for p in ingest.glob("volumes/*/*")}
-        return bool(done and started - done)
+        """Some batch's job has finished (index written, Snakemake's incomplete mark gone) and another has not."""
+        started = [f"results/ingest/batches/{p.parent.name}/{p.name}.parquet"
+                   for p in workdir.glob("results/ingest/volumes/*/*")]
+        running = [f for f in started if marked_incomplete(f) or not (workdir / f).exists()]
+        return 0 < len(running) < len(started)
 
     while not midway():
         assert run.poll() is None and time.monotonic() < deadline, "the run ended before it was interrupted"
