@@ -18,18 +18,23 @@ AFTER_TABLES = {rule: 1 for rule in ["tables", *(f"stats_{m}" for m in ("table1"
                                                                          "associations")),
                                      *LESION_STATS, *(f"figure_{f}" for f in FIGURES), *REPORT]}
 RADIOMICS_MERGES = {"radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1}
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"}
 
 
-def snakemake(workdir: Path, *args: str, config: str = "config.yaml", returncode: int = 0) -> str:
-    """Run Snakemake in workdir with workdir/config; fail the test with its log tail if its exit code is not
-    `returncode` (0: it must succeed)."""
-    result = subprocess.run(
-        SNAKEMAKE + ["--directory", str(workdir), *args, "--configfile", str(workdir / config)],  # args may name targets
-        capture_output=True, text=True, env=os.environ | KEY,
-    )
-    assert result.returncode == returncode, result.stdout[-3000:] + result.stderr[-5000:]
+def command(workdir: Path, *args: str, config: str = "config.yaml", cores: str | None = "2") -> list[str]:
+    """The Snakemake command line for workdir with workdir/config (without --cores when cores is None); args
+    come first, as --configfile takes every value after it."""
+    return SNAKEMAKE + (["--cores", cores] if cores else []) + [
+        *args, "--directory", str(workdir), "--configfile", str(workdir / config)]
+
+
+def snakemake(workdir: Path, *args: str, config: str = "config.yaml", cores: str | None = "2",
+              fails: bool = False) -> str:
+    """Run Snakemake in workdir; fail the test with its log tail if it fails (or, with fails, if it succeeds)."""
+    result = subprocess.run(command(workdir, *args, config=config, cores=cores), capture_output=True, text=True,
+                            env=os.environ | KEY)
+    assert (result.returncode != 0) == fails, result.stdout[-3000:] + result.stderr[-5000:]
     return result.stdout + result.stderr
 
 

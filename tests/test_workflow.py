@@ -124,7 +124,7 @@ def test_no_phi_under_results(workdir):
 
 
 def test_snakemake_report_has_every_caption(workdir):
-    snakemake(workdir, "--report", "report.html")
+    snakemake(workdir, "--report", "report.html", cores=None)  # as the Snakemake documentation shows it
     page = (workdir / "report.html").read_text(errors="replace")
     for figure in ("flow", "prevalence", "forest", "shape_by_modic", "classifier"):
         assert f"{figure}.html" in page, figure
@@ -218,7 +218,7 @@ def test_ids_in_another_form_stop_the_run_and_the_centres_form_joins_them(tmp_pa
                              lambda f, form=form: f.assign(study_id=[form.format(int(i[1:])) for i in f.study_id]))
     cfg = absolute_config_paths(config) | {"cohort": "own", "centres": centres}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    log = snakemake(tmp_path, "results/tables/analysis.parquet", returncode=1)
+    log = snakemake(tmp_path, "results/tables/analysis.parquet", fails=True)
     assert "centre A: 0 patient(s) analysed, fewer than tables.min_patients (1)" in log
     assert "  on every side: 0" in log and "set centres.A.ids: {zero_pad: 3}" in log
     assert not (tmp_path / "results/tables").exists()
@@ -232,5 +232,5 @@ def test_ids_in_another_form_stop_the_run_and_the_centres_form_joins_them(tmp_pa
     assert {f"results/ingest/batches/A/{pseudonym.patient(key, 'A', i)}.parquet" for i in ("007", "012")} == set(
         re.findall(r"results/ingest/batches/A/p[0-9a-f]{12}\.parquet", log))
     (tmp_path / "dicom" / "007").mkdir()
-    log = snakemake(tmp_path, "--dry-run", "results/tables/analysis.parquet", returncode=1)
+    log = snakemake(tmp_path, "--dry-run", "results/tables/analysis.parquet", fails=True)
     assert "centre A: patient folders '007' and '7' are the same id '007' (config: centres/A/ids)" in log

@@ -1,8 +1,10 @@
 """Snakemake entry point: ingest one batch of patient folders (spinestudy.ingest.job.ingest_batch)."""
 import SimpleITK as sitk
 
-from spinestudy import pseudonym
+from spinestudy import logs, pseudonym
 from spinestudy.ingest.job import ingest_batch
+
+logs.to_file(snakemake.log[0])
 
 sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(snakemake.threads)
 ingest_batch(

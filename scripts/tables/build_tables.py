@@ -1,8 +1,10 @@
 """Snakemake entry point: the tables stage (spinestudy.tables.merge.build_tables)."""
 from pathlib import Path
 
-from spinestudy import pseudonym
+from spinestudy import logs, pseudonym
 from spinestudy.tables.merge import build_tables
+
+logs.to_file(snakemake.log[0])
 
 build_tables(
     centres=snakemake.params.centres,

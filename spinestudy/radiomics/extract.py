@@ -183,7 +183,9 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
     # machine make PyRadiomics' GLCM eigenvalues (MCC) ten times slower, measured on 2 cores.
     sitk.ProcessObject_SetGlobalDefaultNumberOfThreads(1)
     threadpoolctl.threadpool_limits(1)
-    radiomics.setVerbosity(logging.ERROR)  # PyRadiomics' per-image warnings would flood the job log
+    # PyRadiomics' per-ROI warnings ("GLCM is symmetrical", ...) would flood the job log: its logger, not only its
+    # stderr handler (setVerbosity), lets errors alone through to the log file (spinestudy.logs).
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
     ex = extractor(params)
     tolerance = ex.settings.get("geometryTolerance") or 1e-6
     rejected, rows, diagnostics = [], {}, []

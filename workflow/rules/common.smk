@@ -10,7 +10,6 @@ from snakemake.utils import validate
 
 from spinestudy import ids, pseudonym
 
-
 validate(config, "../schemas/config.schema.yaml")
 
 # Python's cyclic garbage collector in the Snakemake process: the DAG of a large study is millions of
@@ -94,8 +93,12 @@ def per_batch(pattern, keep=lambda patient: True):
     """Input function: pattern expanded over every centre's batches that hold a patient `keep` accepts."""
 
     def inputs(wildcards):
-        return [pattern.format(centre=c, batch=b) for c in IMAGING_CENTRES for b, patients in batches(c).items()
-                if any(map(keep, patients))]
+        return [
+            pattern.format(centre=c, batch=b)
+            for c in IMAGING_CENTRES
+            for b, patients in batches(c).items()
+            if any(map(keep, patients))
+        ]
 
     return inputs
 
@@ -103,7 +106,9 @@ def per_batch(pattern, keep=lambda patient: True):
 def table_files(wildcards):
     """Every clinical and grading file the centres send: the tables stage's input."""
     cohort_ready()
-    return [cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in ("clinical", "gradings") if t in cfg]
+    return [
+        cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in ("clinical", "gradings") if t in cfg
+    ]
 
 
 def table_digests(wildcards):
@@ -122,3 +127,15 @@ def batch_masks(wildcards, keep=lambda patient: True):
             path = Path(pattern.format(id=folder.name)) if pattern else None
             masks[patient] = str(path) if path and path.is_file() else None
     return masks
+
+
+# Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a
+# patient is in when its pseudonym (a keyed hash) read as a number in [0, 1) is below the share, so a new
+# patient never changes whether another is in. A batch's job sees only which of its patients are in:
+# changing the share adds or drops jobs and reruns just the batches whose sampled patients change (with one
+# patient per batch, none).
+ROBUSTNESS = config["radiomics_stats"]["robustness"]
+
+
+def in_robustness_sample(patient):
+    return int(patient.removeprefix("p"), 16) < ROBUSTNESS["sample"] * 16 ** (len(patient) - 1)

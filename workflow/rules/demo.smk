@@ -4,16 +4,18 @@ if config["cohort"] == "demo":
     checkpoint demo_cohort:
         output:
             f"{config['demo']['out']}/manifest.json",
-        params:
-            out=config["demo"]["out"],
-            patients=config["demo"]["patients"],
-            seed=config["demo"]["seed"],
-            centres=CENTRES,
-        threads: workflow.cores
+        log:
+            "logs/demo_cohort.log",
+        conda:
+            "../envs/spinestudy.yaml"
+        # A function: read when the job is planned, so commands without --cores (--report, --unlock) need none.
+        threads: lambda wildcards: workflow.cores
         resources:
             mem_mb=2000,
             runtime=30,
-        log:
-            "logs/demo_cohort.log",
+        params:
+            patients=config["demo"]["patients"],
+            seed=config["demo"]["seed"],
+            centres=CENTRES,
         script:
             "../../scripts/demo/demo_cohort.py"

@@ -42,7 +42,10 @@ MANUSCRIPT = {  # manuscript table file name -> caption
     "posthoc": "table_posthoc",
     "prevalence": "table_prevalence",
     "associations": "table_associations",
-} | {name: "table_radiomics" for name in ("shape_by_modic", "dunn", "icc", "classifier", "lasso_features", "correlations", "mwu_screen")}
+} | {
+    name: "table_radiomics"
+    for name in ("shape_by_modic", "dunn", "icc", "classifier", "lasso_features", "correlations", "mwu_screen")
+}
 
 for figure_name, figure_inputs in FIGURE_INPUTS.items():
 
@@ -61,11 +64,15 @@ for figure_name, figure_inputs in FIGURE_INPUTS.items():
                 )
                 for fmt in FIGURE_FORMATS
             },
-        params:
-            figure=figure_name,
+        log:
+            f"logs/figure_{figure_name}.log",
+        conda:
+            "../envs/spinestudy.yaml"
         resources:
             mem_mb=2000,
             runtime=15,
+        params:
+            figure=figure_name,
         script:
             "../../scripts/report/figure.py"
 
@@ -84,7 +91,13 @@ rule manuscript_tables:
             for name, caption in MANUSCRIPT.items()
             for ext in ("md", "tex")
         },
-        xlsx=report("results/tables.xlsx", caption="../report/tables_xlsx.rst", category="Statistics", subcategory="Workbook"),
+        xlsx=report(
+            "results/tables.xlsx", caption="../report/tables_xlsx.rst", category="Statistics", subcategory="Workbook"
+        ),
+    log:
+        "logs/manuscript_tables.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
@@ -97,7 +110,13 @@ rule study_report:
         **(TABLE_INPUTS | {k: v for inputs in FIGURE_INPUTS.values() for k, v in inputs.items()}),
         diagnostics="results/radiomics/diagnostics.parquet",
     output:
-        report("results/report/study.html", caption="../report/study.rst", category="Figures", subcategory="Study report"),
+        report(
+            "results/report/study.html", caption="../report/study.rst", category="Figures", subcategory="Study report"
+        ),
+    log:
+        "logs/study_report.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
@@ -111,7 +130,16 @@ rule checklist:
         features="results/radiomics/features.parquet",
         classifier=f"{RS}/classifier.json",
     output:
-        report("results/report/checklist.csv", caption="../report/checklist.rst", category="Radiomics", subcategory="Reporting checklist"),
+        report(
+            "results/report/checklist.csv",
+            caption="../report/checklist.rst",
+            category="Radiomics",
+            subcategory="Reporting checklist",
+        ),
+    log:
+        "logs/checklist.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,

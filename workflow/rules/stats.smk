@@ -15,15 +15,19 @@ for module, filename in STATS.items():
         name:
             f"stats_{module}"
         input:
-            analysis="results/tables/analysis.parquet",
             **({"gradings": "results/tables/gradings_long.parquet"} if module in NEEDS_GRADINGS else {}),
+            analysis="results/tables/analysis.parquet",
         output:
             out=f"results/stats/{filename}",
-        params:
-            module=f"stats.{module}",
-            settings=config["stats"],
+        log:
+            f"logs/stats_{module}.log",
+        conda:
+            "../envs/spinestudy.yaml"
         resources:
             mem_mb=4000,
             runtime=30,
+        params:
+            module=f"stats.{module}",
+            settings=config["stats"],
         script:
             "../../scripts/write_outputs.py"

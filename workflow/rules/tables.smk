@@ -12,6 +12,13 @@ rule tables:
         exclusions="results/tables/exclusions.csv",
         flow="results/tables/flow.csv",
         missingness="results/tables/missingness.csv",
+    log:
+        "logs/tables.log",
+    conda:
+        "../envs/spinestudy.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=20,
     params:
         centres=config["centres"],
         digests=table_digests,
@@ -19,8 +26,5 @@ rule tables:
         mcid_threshold=config["tables"]["mcid_threshold"],
         study_window=config["tables"]["study_window"],
         min_patients=config["tables"]["min_patients"],
-    resources:
-        mem_mb=4000,
-        runtime=20,
     script:
         "../../scripts/tables/build_tables.py"
