@@ -114,8 +114,10 @@ def table_files(wildcards):
 def table_digests(wildcards):
     """SHA-256 of each table file's content: as a parameter it reruns the tables stage when a file changes,
     also when a corrected file arrives with an older modification time (cp -p, unzipped deliveries)."""
-    return {path: hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else None
-            for path in table_files(wildcards)}
+    return {
+        path: hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else None
+        for path in table_files(wildcards)
+    }
 
 
 def batch_masks(wildcards, keep=lambda patient: True):
