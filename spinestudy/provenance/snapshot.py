@@ -87,7 +87,7 @@ def table_numbers(name: str, path: Path) -> pd.DataFrame:
     """A result table's manuscript numbers, one row per cell, as the CSV prints them."""
     keys, values = TABLES[name]
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    row = frame[keys].agg(" | ".join, axis=1)
+    row = pd.Series([" | ".join(v) for v in frame[keys].itertuples(index=False)], index=frame.index, dtype=object)
     row = row + row.groupby(row).cumcount().map(lambda k: f" #{k + 1}" if k else "")  # repeated labels
     cells = frame[[c for c in values if c in frame]].assign(row=row).melt("row", var_name="column")
     return cells.assign(table=name)[NUMBER_COLUMNS]

@@ -171,3 +171,10 @@ def test_study_page_names_the_version_and_lists_the_changes(tmp_path, config):
     assert 'data version <code id="data-version">0123456789ab</code>' in page
     assert "Changes since data version ba9876543210 (release submitted-2026-03)" in page
     assert "1 manuscript numbers moved, 1 of them flagged" in page and changes.SIGNIFICANCE in page
+
+
+def test_an_empty_result_table_has_no_numbers(tmp_path):
+    """A table with its header only (e.g. no variable passed to the post hoc tests) gives no cells."""
+    pd.DataFrame(columns=["variable", "characteristic", "group1", "group2", "test", "p", "p_adjusted",
+                          "significant"]).to_csv(tmp_path / "posthoc.csv", index=False)
+    assert snapshot.table_numbers("posthoc", tmp_path / "posthoc.csv").empty
