@@ -18,6 +18,7 @@ include: "workflow/rules/radiomics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/radiomics_stats.smk"
+include: "workflow/rules/provenance.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -39,3 +40,5 @@ rule all:
         "results/tables.xlsx",
         "results/report/study.html",
         "results/report/checklist.csv",
+        "results/provenance/version.json",
+        "results/provenance/changes.csv",

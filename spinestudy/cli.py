@@ -1,6 +1,9 @@
-"""Command line: `spinestudy demo`, `spinestudy tables` and `spinestudy pseudonym`."""
+"""Command line: `spinestudy demo`, `tables`, `pseudonym`, and the data versions: `changes`, `freeze`."""
 
 import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
 
 from spinestudy import config as configuration
 from spinestudy import ids, pseudonym
@@ -44,6 +47,39 @@ def _tables(args) -> None:
     print(f"tables written to {args.out}")
 
 
+def _current(results: str) -> tuple[Path, str]:
+    root = Path(results) / "provenance"
+    if not (root / "version.json").exists():
+        raise SystemExit(f"no data version in {root}: run the workflow first (its provenance rule records one)")
+    return root, json.loads((root / "version.json").read_text())["version"]
+
+
+def _changes(args) -> None:
+    from spinestudy.provenance import changes, store
+
+    root, current = _current(args.results)
+    alpha = 1 - configuration.load(args.config)["stats"]["associations"]["confidence"]
+    try:
+        result = changes.write_changes(root, current, args.since, alpha, root / "changes.csv")
+    except store.VersionNotFound as exc:
+        raise SystemExit(str(exc))
+    print(f"changes from {result['since']} to {current}: {root / 'changes.csv'}")
+    for item, n in result["patients"].items():
+        print(f"  patients {item}: {n}")
+    print(f"  manuscript numbers moved: {result['numbers_moved']} ({result['flagged']} flagged)")
+
+
+def _freeze(args) -> None:
+    from spinestudy.provenance import store
+
+    root, current = _current(args.results)
+    try:
+        store.freeze(root, args.name, current, datetime.now(timezone.utc).date().isoformat())
+    except (ValueError, store.VersionNotFound) as exc:
+        raise SystemExit(str(exc))
+    print(f"release {args.name!r} = data version {current}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="spinestudy", description=__doc__)
     sub = parser.add_subparsers(required=True)
@@ -65,6 +101,15 @@ def main(argv: list[str] | None = None) -> None:
     tables.add_argument("--centres", help="YAML file whose `centres` replace the config's (e.g. config/spider.yaml)")
     tables.add_argument("--out", required=True)
     tables.set_defaults(func=_tables)
+    since = sub.add_parser("changes", help="what changed since a data version or release: results/provenance/changes.csv")
+    since.add_argument("--since", required=True, help="a version id (history.csv) or a release name (releases.csv)")
+    since.add_argument("--results", default="results")
+    since.add_argument("--config", default="config/config.yaml")
+    since.set_defaults(func=_changes)
+    freeze = sub.add_parser("freeze", help="name the current data version as a release, e.g. submitted-2026-03")
+    freeze.add_argument("name")
+    freeze.add_argument("--results", default="results")
+    freeze.set_defaults(func=_freeze)
     args = parser.parse_args(argv)
     args.func(args)
 

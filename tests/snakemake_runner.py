@@ -16,7 +16,7 @@ REPORT = ["manuscript_tables", "study_report", "checklist", "all"]
 # Jobs that rerun, once each, when the analysis tables change: statistics, lesion statistics, figures, report.
 AFTER_TABLES = {rule: 1 for rule in ["tables", *(f"stats_{m}" for m in ("table1", "posthoc", "prevalence", "lasso",
                                                                          "associations")),
-                                     *LESION_STATS, *(f"figure_{f}" for f in FIGURES), *REPORT]}
+                                     *LESION_STATS, *(f"figure_{f}" for f in FIGURES), "provenance", *REPORT]}
 RADIOMICS_MERGES = {"radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1}
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"}

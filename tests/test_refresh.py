@@ -95,6 +95,11 @@ def test_new_centre_reruns_only_its_jobs_and_matches_a_fresh_run(tmp_path, confi
         after = state(incremental / "results" / stage)
         assert {k: v for k, v in after.items() if k in before} == before, stage
     assert "Nothing to be done" in snakemake(incremental, "--dry-run")
+    changes = pd.read_csv(incremental / "results/provenance/changes.csv", dtype=str, keep_default_na=False)
+    patients = changes[changes["kind"] == "patient"]
+    assert set(patients["centre"]) == {"C"} and set(patients["change"]) == {"added"}
+    assert set(patients["stage"]) == {"imaging", "clinical", "gradings"} and patients["patient"].nunique() == 2
+    assert (changes["kind"] == "number").any()
 
     write_config(scratch, config, cohort, ["A", "B", "C"], batch_digits=0)
     interrupt(scratch)

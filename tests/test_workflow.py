@@ -191,7 +191,7 @@ def test_changed_radiomics_params_rerun_extraction_only(workdir):
     counts = job_counts(snakemake(workdir))
     assert counts == {"radiomics_batch": 7} | RADIOMICS_MERGES | {rule: 1 for rule in LESION_STATS} | {
         f"figure_{f}": 1 for f in RADIOMICS_FIGURES} | {"manuscript_tables": 1, "study_report": 1, "checklist": 1,
-                                                         "all": 1}
+                                                         "provenance": 1, "all": 1}
 
 
 def test_robustness_sample_drops_patients_without_rerunning_the_others(workdir):

@@ -109,6 +109,8 @@ rule study_report:
     input:
         **(TABLE_INPUTS | {k: v for inputs in FIGURE_INPUTS.values() for k, v in inputs.items()}),
         diagnostics="results/radiomics/diagnostics.parquet",
+        version="results/provenance/version.json",
+        changes="results/provenance/changes.csv",
     output:
         report(
             "results/report/study.html", caption="../report/study.rst", category="Figures", subcategory="Study report"
