@@ -16,10 +16,14 @@ rule provenance:
     output:
         version="results/provenance/version.json",
         changes="results/provenance/changes.csv",
-    params:
-        settings=config["provenance"],
+    log:
+        "logs/provenance.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
+    params:
+        settings=config["provenance"],
     script:
         "../../scripts/provenance/provenance.py"
