@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from spinestudy import pseudonym
+from spinestudy.ingest import images
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -20,7 +21,8 @@ gc.set_threshold(20_000, 10, 100)
 
 KEY = pseudonym.key_from_config(config)
 CENTRES = sorted(config["centres"])
-IMAGING_CENTRES = [c for c in CENTRES if "dicom" in config["centres"][c]]
+IMAGE_CENTRES = [c for c in CENTRES if "images" in config["centres"][c]]  # converted images, not DICOM
+IMAGING_CENTRES = [c for c in CENTRES if {"dicom", "images"} & set(config["centres"][c])]
 
 
 wildcard_constraints:
@@ -54,20 +56,26 @@ def folder_digest(folder):
     return hashlib.sha256(repr(listing).encode()).hexdigest()
 
 
+def _patients(centre):
+    """Study id -> patient folder, or for an `images:` centre the patient's files (images.PatientImages)."""
+    if centre in IMAGE_CENTRES:
+        return images.find_patients(config["centres"][centre]["images"], config["ingest"]["sequences"])
+    return {folder.name: folder for folder in sorted(dicom_root(centre).iterdir()) if folder.is_dir()}
+
+
 @functools.cache
 def _batches(centre):
     groups = {}
-    for folder in sorted(dicom_root(centre).iterdir()):
-        if folder.is_dir():
-            patient = pseudonym.patient(KEY, centre, folder.name)
-            groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
+    for name, source in _patients(centre).items():
+        patient = pseudonym.patient(KEY, centre, name)
+        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = source
     return groups
 
 
 def batches(centre):
-    """Batch -> {pseudonym: patient folder} for a centre (one folder per patient under its DICOM root). A
-    batch is the patients whose pseudonyms share their first `batch_digits` hex digits, so a new patient
-    never moves another to a different batch."""
+    """Batch -> {pseudonym: patient folder, or its image files} for a centre (one folder per patient under its
+    DICOM root, or the `images:` pattern's files). A batch is the patients whose pseudonyms share their first
+    `batch_digits` hex digits, so a new patient never moves another to a different batch."""
     cohort_ready()
     return _batches(centre)
 
@@ -80,7 +88,7 @@ def batch(wildcards):
 def stray_files(centre):
     """Files lying directly in a centre's DICOM root, outside any patient folder."""
     cohort_ready()
-    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
+    return [] if centre in IMAGE_CENTRES else sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
 
 
 def per_batch(pattern, keep=lambda patient: True):

@@ -3,6 +3,8 @@
 
 
 rule ingest_batch:
+    wildcard_constraints:
+        centre="|".join(re.escape(c) for c in CENTRES if c not in IMAGE_CENTRES),
     input:
         folders=lambda wc: list(map(str, batch(wc).values())),
     output:
@@ -19,6 +21,27 @@ rule ingest_batch:
         runtime=lambda wc: 20 * len(batch(wc)),
     script:
         "../../scripts/ingest/ingest_batch.py"
+
+
+# Centres sending converted images (config `images:`) instead of DICOM: same outputs (spinestudy.ingest.images).
+rule ingest_images_batch:
+    wildcard_constraints:
+        centre="|".join(map(re.escape, IMAGE_CENTRES)),
+    input:
+        lambda wc: sorted(str(f) for patient in batch(wc).values() for f in patient.files.values()),
+    output:
+        index="results/ingest/batches/{centre}/{batch}.parquet",
+        exclusions="results/ingest/batches/{centre}/{batch}.exclusions.csv",
+        volumes=directory("results/ingest/volumes/{centre}/{batch}"),
+    params:
+        images=lambda wc: {p: {s: str(f) for s, f in files.files.items()} for p, files in batch(wc).items()},
+        ingest=config["ingest"],
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=lambda wc: 5 * len(batch(wc)),
+    script:
+        "../../scripts/ingest/ingest_images_batch.py"
 
 
 rule series_index:
