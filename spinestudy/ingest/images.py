@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
-from spinestudy import exclusions, pseudonym
+from spinestudy import batch, exclusions, pseudonym
 from spinestudy.exclusions import Exclusion
-from spinestudy.ingest.job import INDEX_COLUMNS, STAGE
+from spinestudy.ingest.job import INDEX_COLUMNS, STAGE, merge_index
 from spinestudy.ingest.sequences import orientation
 
 
@@ -138,3 +138,13 @@ def ingest_patient(files: dict[str, str | Path], centre: str, patient: str, cfg:
     Path(out_volumes).mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=INDEX_COLUMNS).to_parquet(out_index, index=False)
     exclusions.write(rejected, out_exclusions)
+
+
+def ingest_batch(images: dict[str, dict[str, str | Path]], centre: str, cfg: dict, key: bytes,
+                 out_index: Path, out_exclusions: Path, out_volumes: Path) -> None:
+    """ingest_patient for each patient of a batch (pseudonym -> {sequence: file}): volumes under
+    out_volumes/<pseudonym>/, one index and one exclusion log for the batch, as the DICOM path writes them."""
+    Path(out_volumes).mkdir(parents=True, exist_ok=True)
+    batch.run(images, lambda patient, tmp: ingest_patient(
+        images[patient], centre, patient, cfg, key, tmp["index"], tmp["exclusions"], Path(out_volumes) / patient,
+    ), {"index": (out_index, merge_index), "exclusions": (out_exclusions, exclusions.merge)})

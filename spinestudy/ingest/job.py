@@ -4,7 +4,6 @@ Nothing identifying leaves this module: the patient is named by its pseudonym, U
 keyed UIDs, files are named relative to the patient folder, and the NIfTI volumes carry no header text.
 """
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -128,11 +127,11 @@ def ingest_patient(
 
 
 def ingest_batch(folders: dict[str, str | Path], centre: str, cfg: dict, key: bytes,
-                 out_index: Path, out_exclusions: Path, out_volumes: Path, per_patient: Callable | None = None) -> None:
-    """ingest_patient (or `per_patient`, e.g. images.ingest_patient) for each patient of a batch (pseudonym ->
-    folder or files): volumes under out_volumes/<pseudonym>/, one index and one exclusion log for the batch."""
+                 out_index: Path, out_exclusions: Path, out_volumes: Path) -> None:
+    """ingest_patient for each patient folder of a batch (pseudonym -> folder): volumes under
+    out_volumes/<pseudonym>/, one index and one exclusion log for the batch."""
     Path(out_volumes).mkdir(parents=True, exist_ok=True)
-    batch.run(folders, lambda patient, tmp: (per_patient or ingest_patient)(
+    batch.run(folders, lambda patient, tmp: ingest_patient(
         folders[patient], centre, patient, cfg, key, tmp["index"], tmp["exclusions"], Path(out_volumes) / patient,
     ), {"index": (out_index, merge_index), "exclusions": (out_exclusions, exclusions.merge)})
 

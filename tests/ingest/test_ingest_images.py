@@ -5,8 +5,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from spinestudy import pseudonym
-from spinestudy.ingest.images import check, find_patients, ingest_patient
-from spinestudy.ingest.job import ingest_batch
+from spinestudy.ingest.images import check, find_patients, ingest_batch, ingest_patient
 from spinestudy.tables.schemas import SeriesIndex, failures
 
 KEY = b"images-test-key"
@@ -82,13 +81,13 @@ def test_images_become_volumes_index_rows_and_log_lines(tmp_path):
     assert not any(str(tmp_path) in text for text in (out[0].read_bytes().decode("latin-1"), out[1].read_text()))
 
 
-def test_batch_of_image_patients_shares_the_dicom_batch_merge(tmp_path):
+def test_batch_of_image_patients_is_merged_as_a_dicom_batch(tmp_path):
     write(volume(), tmp_path / "a/T2.nii.gz")
     write(volume(direction=(1, 0, 0, 0, 0, 1, 0, -1, 0)), tmp_path / "b/T2.nii.gz")
     cfg = {"sequences": ["T2"], "orientation": "SAG", "orientation_tolerance": 1e-3}
     images = {p: {"T2": str(tmp_path / f"{p[-1]}/T2.nii.gz")} for p in ("p00000000000a", "p00000000000b")}
     out = [tmp_path / "index.parquet", tmp_path / "log.csv", tmp_path / "volumes"]
-    ingest_batch(images, "N", cfg, KEY, *out, per_patient=ingest_patient)
+    ingest_batch(images, "N", cfg, KEY, *out)
     assert pd.read_parquet(out[0]).status.tolist() == ["volume", "not used"]
     assert pd.read_csv(out[1]).reason.tolist() == ["not used: orientation COR: not SAG"]
     assert sorted(p.name for p in out[2].iterdir()) == ["p00000000000a", "p00000000000b"]

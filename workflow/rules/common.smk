@@ -56,28 +56,33 @@ def folder_digest(folder):
     return hashlib.sha256(repr(listing).encode()).hexdigest()
 
 
-def _patients(centre):
-    """Study id -> patient folder, or for an `images:` centre the patient's files (images.PatientImages)."""
-    if centre in IMAGE_CENTRES:
-        return images.find_patients(config["centres"][centre]["images"], config["ingest"]["sequences"])
-    return {folder.name: folder for folder in sorted(dicom_root(centre).iterdir()) if folder.is_dir()}
-
-
 @functools.cache
 def _batches(centre):
     groups = {}
-    for name, source in _patients(centre).items():
+    for folder in sorted(dicom_root(centre).iterdir()):
+        if folder.is_dir():
+            patient = pseudonym.patient(KEY, centre, folder.name)
+            groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
+    return groups
+
+
+@functools.cache
+def _image_batches(centre):
+    """Batch -> {pseudonym: images.PatientImages} of a centre with `images:` (its files found by the pattern)."""
+    groups = {}
+    found = images.find_patients(config["centres"][centre]["images"], config["ingest"]["sequences"])
+    for name, files in found.items():
         patient = pseudonym.patient(KEY, centre, name)
-        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = source
+        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = files
     return groups
 
 
 def batches(centre):
-    """Batch -> {pseudonym: patient folder, or its image files} for a centre (one folder per patient under its
-    DICOM root, or the `images:` pattern's files). A batch is the patients whose pseudonyms share their first
-    `batch_digits` hex digits, so a new patient never moves another to a different batch."""
+    """Batch -> {pseudonym: patient folder} for a centre (one folder per patient under its DICOM root). A
+    batch is the patients whose pseudonyms share their first `batch_digits` hex digits, so a new patient
+    never moves another to a different batch."""
     cohort_ready()
-    return _batches(centre)
+    return (_image_batches if centre in IMAGE_CENTRES else _batches)(centre)
 
 
 def batch(wildcards):
@@ -87,8 +92,10 @@ def batch(wildcards):
 
 def stray_files(centre):
     """Files lying directly in a centre's DICOM root, outside any patient folder."""
+    if centre in IMAGE_CENTRES:  # no DICOM root: every file matching the images: pattern is a patient's
+        return []
     cohort_ready()
-    return [] if centre in IMAGE_CENTRES else sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
+    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
 
 
 def per_batch(pattern, keep=lambda patient: True):
