@@ -58,8 +58,9 @@ def select_rois(mask: str | Path | None, settings: dict) -> dict[int, str]:
 def checked_mask(mask: str | Path, settings: dict, centre: str, patient: str,
                  workdir: str | Path) -> tuple[str | Path | None, list[Exclusion]]:
     """The mask to extract from (None: refused) and its log lines. A label map's values outside the label table
-    are logged with their voxel counts; fractional values refuse it (the job's stderr names the file, the log
-    cannot) unless `round_labels`, when the rounded map is written into workdir and the rounding logged."""
+    are logged with their voxel counts; an unreadable file or fractional values refuse it (the job's stderr
+    names the file, the log cannot) unless `round_labels`, when the rounded map is written into workdir and the
+    rounding logged."""
     if not masks.is_label_map(Path(mask)):
         return mask, []
     try:
@@ -67,6 +68,9 @@ def checked_mask(mask: str | Path, settings: dict, centre: str, patient: str,
     except masks.NonIntegerLabels as exc:
         print(f"radiomics: patient {patient}: {exc}", file=sys.stderr)
         return None, [Exclusion(centre, patient, "mask", STAGE, exc.reason)]
+    except RuntimeError as exc:  # ITK's message names the file
+        print(f"radiomics: patient {patient}: {exc}", file=sys.stderr)
+        return None, [Exclusion(centre, patient, "mask", STAGE, "mask file unreadable by SimpleITK")]
     log = []
     if rounded:
         mask = Path(workdir) / "rounded_mask.nii.gz"

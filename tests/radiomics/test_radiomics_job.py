@@ -84,8 +84,8 @@ def test_batch_merges_its_patients_runs(tmp_path, config):
 
 
 def unusable_batch(tmp_path, volumes, mask):
-    """Four patients besides a usable one (p...00): empty mask, mask off the image, mask flipped onto the
-    other side of the origin, no volume."""
+    """Five patients besides a usable one (p...00): empty mask, mask off the image, mask flipped onto the
+    other side of the origin, no volume, a mask file that is no image."""
     labels = sitk.ReadImage(str(mask))
     empty, outside, flipped = (sitk.Image(labels) for _ in range(3))
     empty[:, :, :] = 0
@@ -96,6 +96,8 @@ def unusable_batch(tmp_path, volumes, mask):
         paths[patient] = tmp_path / f"{patient}.nii.gz"
         sitk.WriteImage(image, str(paths[patient]))
     paths["p000000000004"] = mask
+    paths["p000000000005"] = tmp_path / "broken.nii.gz"
+    paths["p000000000005"].write_bytes(b"\x1f\x8b broken")
     for patient in paths:
         (tmp_path / "batch" / patient).mkdir(parents=True)
         if patient != "p000000000004":
@@ -126,6 +128,7 @@ def test_unusable_patients_are_logged_and_the_others_extracted(tmp_path, config)
         ("p000000000002", "L1-L2 disc (T2)", "ROI outside the image"),
         ("p000000000003", "L1-L2 disc (T2)", "ROI outside the image"),
         ("p000000000004", "T2", "no T2 volume (see results/ingest/exclusions.csv)"),
+        ("p000000000005", "mask", "mask file unreadable by SimpleITK"),
     ]
 
 
