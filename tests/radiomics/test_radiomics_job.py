@@ -172,3 +172,11 @@ def test_fractional_label_map_is_refused_unless_rounding_is_configured(tmp_path,
         ("mask label 7", "label value 7 is not in the label table: its 50 voxels belong to no structure"),
     ]
     assert features.T2_original_shape_VoxelVolume.item() == 450
+
+
+def test_mask_of_another_dimension_is_unusable_not_a_crash():
+    image = sitk.Image([40, 40, 10], sitk.sitkInt16)
+    slice_mask = sitk.Image([40, 40], sitk.sitkUInt8)
+    slice_mask[5:15, 5:15] = 11
+    assert masks.on_image_grid(slice_mask, 11, image, ("m", "i"), resample=True, tolerance=1e-6) == (
+        None, "the mask is 2-D, the image 3-D")
