@@ -223,7 +223,9 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
 
 def merge(paths: list[str | Path], out: str | Path) -> None:
     """Concatenate tables of patients or batches (features, diagnostics, perturbed rows) into one, sorted by
-    centre, patient and structure."""
-    frames = [pd.read_parquet(p) for p in paths]
-    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=KEYS)
+    centre, patient and structure. A patient without any usable ROI writes an empty table (without columns when
+    it is a diagnostics table): such tables add no rows and are left out."""
+    frames = [frame for frame in map(pd.read_parquet, paths) if set(KEYS) <= set(frame.columns)]
+    kept = [frame for frame in frames if len(frame)] or frames[:1] or [pd.DataFrame(columns=KEYS)]
+    merged = pd.concat(kept, ignore_index=True)
     merged.sort_values(["centre", "patient", "structure"], kind="stable").reset_index(drop=True).to_parquet(out)

@@ -1,7 +1,7 @@
 """The tables stage: every centre's files -> analysis table, gradings, exclusion log, flow, missingness.
 
 A patient is analysed with a valid clinical row, valid gradings at all five levels and, when a series
-index is given and the centre has a `dicom` folder, at least one usable MRI volume. Invalid rows either
+index is given and the centre has a `dicom` folder or `images`, at least one usable MRI volume. Invalid rows either
 stop the run with every problem listed (on_invalid="stop", the default) or are quarantined: each
 problem becomes an exclusion line and the patient leaves that table (gradings: the whole spine).
 The same raw patient id in two centres is a problem of both rows (possible duplicate patient). A centre
@@ -179,10 +179,10 @@ def analysis_table(
 def require_images(
     analysis: pd.DataFrame, volumes: pd.DataFrame, centres: dict, seen: set
 ) -> tuple[pd.DataFrame, list[Exclusion]]:
-    """Keep patients of centres with a `dicom` folder only if they have usable volumes (n_volumes added);
+    """Keep patients of centres with a `dicom` folder or `images` only if they have usable volumes (n_volumes added);
     log them, and patients with volumes but no table row at all."""
     imaged = analysis.merge(volumes, on=KEY, how="outer", validate="one_to_one", indicator="img")
-    needs = imaged["centre"].map(lambda c: "dicom" in centres.get(c, {})).astype(bool)
+    needs = imaged["centre"].map(lambda c: bool({"dicom", "images"} & set(centres.get(c, {})))).astype(bool)
     lines = []
     for c, p, side, need in zip(imaged["centre"], imaged["patient"], imaged["img"], needs):
         if side == "left_only" and need:
@@ -211,7 +211,7 @@ def flow(
 
     received: distinct patient ids in any table the centre sent; valid_clinical / valid_mri: patients
     with a valid clinical row / valid gradings; with_images: usable volumes in the series index (empty
-    without one, or for a centre without `dicom`); analysed: rows of the analysis table, of whom
+    without one, or for a centre without `dicom` or `images`); analysed: rows of the analysis table, of whom
     questionnaires_before / _after: any before / after score present."""
     def count(frame: pd.DataFrame, centre: str) -> int:
         return int(frame.loc[frame["centre"] == centre, "patient"].nunique())
@@ -225,7 +225,8 @@ def flow(
             "received": count(seen, centre),
             "valid_clinical": count(tables["clinical"], centre),
             "valid_mri": count(tables["levels"], centre),
-            "with_images": count(volumes, centre) if volumes is not None and "dicom" in centres[centre] else pd.NA,
+            "with_images": (count(volumes, centre) if volumes is not None and {"dicom", "images"} & set(centres[centre])
+                            else pd.NA),
             "analysed": len(analysed),
             "questionnaires_before": int(analysed[BEFORE].notna().any(axis=1).sum()),
             "questionnaires_after": int(analysed[AFTER].notna().any(axis=1).sum()),

@@ -153,14 +153,15 @@ def test_clinical_without_gradings(cohort, tmp_path):
          "reason": "valid clinical row but no valid MRI gradings"}]
 
 
-def test_series_index(cohort, tmp_path):
+@pytest.mark.parametrize("source", [{"dicom": "somewhere"}, {"images": "somewhere/{id}/{sequence}.nii.gz"}])
+def test_series_index(cohort, tmp_path, source):
     _, clinical, _, config = cohort
     a = [pseudo("A", i) for i in clinical[clinical.centre == "A"].study_id]
     stranger = pseudo("A", "A9999")
     rows = [("A", p, "volume") for p in a[1:]] + [("A", a[1], "volume"), ("A", a[0], "excluded"),
                                                    ("A", stranger, "volume")]
     series_index(rows).to_parquet(tmp_path / "index.parquet")
-    with_dicom = {c: v | ({"dicom": "somewhere"} if c == "A" else {}) for c, v in config.items()}
+    with_dicom = {c: v | (source if c == "A" else {}) for c, v in config.items()}
     out = build(with_dicom, tmp_path / "out", series_index=tmp_path / "index.parquet")
     assert out["exclusions.csv"][["patient", "reason"]].to_dict("records") == sorted([
         {"patient": a[0], "reason": "no usable MRI series in the series index"},

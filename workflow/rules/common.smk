@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from spinestudy import ids, pseudonym
+from spinestudy.ingest import images
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -19,7 +20,8 @@ gc.set_threshold(20_000, 10, 100)
 
 KEY = pseudonym.key_from_config(config)
 CENTRES = sorted(config["centres"])
-IMAGING_CENTRES = [c for c in CENTRES if "dicom" in config["centres"][c]]
+IMAGE_CENTRES = [c for c in CENTRES if "images" in config["centres"][c]]  # converted images, not DICOM
+IMAGING_CENTRES = [c for c in CENTRES if {"dicom", "images"} & set(config["centres"][c])]
 
 
 wildcard_constraints:
@@ -70,12 +72,27 @@ def _batches(centre):
     return groups
 
 
+@functools.cache
+def _image_batches(centre):
+    """Batch -> {pseudonym: images.PatientImages} of a centre with `images:` (its files found by the pattern)."""
+    groups = {}
+    found = images.find_patients(config["centres"][centre]["images"], config["ingest"]["sequences"])
+    for name, files in found.items():
+        try:
+            identifier = ids.normalise(name, config["centres"][centre].get("ids"))
+        except ids.IdError as exc:
+            raise WorkflowError(f"centre {centre}: image id {name!r} {exc} (config: centres/{centre}/ids)")
+        patient = pseudonym.patient(KEY, centre, identifier)
+        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = files
+    return groups
+
+
 def batches(centre):
     """Batch -> {pseudonym: patient folder} for a centre (one folder per patient under its DICOM root). A
     batch is the patients whose pseudonyms share their first `batch_digits` hex digits, so a new patient
     never moves another to a different batch."""
     cohort_ready()
-    return _batches(centre)
+    return (_image_batches if centre in IMAGE_CENTRES else _batches)(centre)
 
 
 def batch(wildcards):
@@ -85,6 +102,8 @@ def batch(wildcards):
 
 def stray_files(centre):
     """Files lying directly in a centre's DICOM root, outside any patient folder."""
+    if centre in IMAGE_CENTRES:  # no DICOM root: every file matching the images: pattern is a patient's
+        return []
     cohort_ready()
     return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
 

@@ -11,6 +11,8 @@ rule ingest_batch:
         volumes=directory("results/ingest/volumes/{centre}/{batch}"),
     log:
         "logs/ingest_batch/{centre}/{batch}.log",
+    wildcard_constraints:
+        centre="|".join(re.escape(c) for c in CENTRES if c not in IMAGE_CENTRES),
     conda:
         "../envs/spinestudy.yaml"
     threads: 1
@@ -23,6 +25,31 @@ rule ingest_batch:
         ingest=config["ingest"],
     script:
         "../../scripts/ingest/ingest_batch.py"
+
+
+# Centres sending converted images (config `images:`) instead of DICOM: same outputs (spinestudy.ingest.images).
+rule ingest_images_batch:
+    input:
+        lambda wc: sorted(str(f) for patient in batch(wc).values() for f in patient.files.values()),
+    output:
+        index="results/ingest/batches/{centre}/{batch}.parquet",
+        exclusions="results/ingest/batches/{centre}/{batch}.exclusions.csv",
+        volumes=directory("results/ingest/volumes/{centre}/{batch}"),
+    log:
+        "logs/ingest_images_batch/{centre}/{batch}.log",
+    wildcard_constraints:
+        centre="|".join(map(re.escape, IMAGE_CENTRES)),
+    conda:
+        "../envs/spinestudy.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=lambda wc: 5 * len(batch(wc)),
+    params:
+        images=lambda wc: {p: {s: str(f) for s, f in files.files.items()} for p, files in batch(wc).items()},
+        ingest=config["ingest"],
+    script:
+        "../../scripts/ingest/ingest_images_batch.py"
 
 
 rule series_index:
