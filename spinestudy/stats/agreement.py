@@ -87,12 +87,15 @@ def table(reads: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     rows = []
     for comparison, (a, b) in PAIRS.items():
         for scale, units in paired_units(reads, a, b).items():
+            _, kind, categories, _ = SCALES[scale]
             for level in (*LEVELS, "all"):
                 part = units if level == "all" else units[units["level"] == level]
-                rows += categorical(part, cfg, rng, comparison=comparison, scale=scale, level=level)
+                where = {"comparison": comparison, "scale": scale, "level": level}
+                rows += [where | row for row in categorical(part, categories, kind == "ordinal", cfg, rng)]
         scores = paired_scores(reads, a, b)
         for score in SCORES if len(scores) else ():
-            rows += continuous(scores[["patient", "read", score]].dropna(), score, cfg, comparison=comparison)
+            where = {"comparison": comparison, "scale": score, "level": "all"}
+            rows += [where | row for row in continuous(scores[["patient", "read", score]].dropna(), score, cfg)]
     if not rows:
         return pd.DataFrame([{"note": NO_READS}], columns=COLUMNS)
     out = pd.DataFrame(rows, columns=COLUMNS)
@@ -207,12 +210,10 @@ def bootstrap(units: pd.DataFrame, categories, ordinal: bool, cfg: dict,
             else (np.nan, np.nan) for name, values in replicates.items()}
 
 
-def categorical(units: pd.DataFrame, cfg: dict, rng: np.random.Generator, **where) -> list[dict]:
-    """The rows of one scale's units at one level or pooled (where: comparison, scale, level)."""
-    _, kind, categories, _ = SCALES[where["scale"]]
-    ordinal = kind == "ordinal"
+def categorical(units: pd.DataFrame, categories, ordinal: bool, cfg: dict, rng: np.random.Generator) -> list[dict]:
+    """One row per statistic of units (patient, first, second) graded on a scale of these categories."""
     n, patients = len(units), units["patient"].nunique()
-    base = where | {"n_units": n, "n_patients": patients}
+    base = {"n_units": n, "n_patients": patients}
     if n < cfg["min_units"]:
         return [base | {"statistic": "kappa", "note": f"{n} units graded in both reads (< {cfg['min_units']})"}]
     table = contingency(units["first"], units["second"], categories)
@@ -228,10 +229,11 @@ def categorical(units: pd.DataFrame, cfg: dict, rng: np.random.Generator, **wher
                     **interpretation(name, value)} for name, value in estimates.items()]
 
 
-def continuous(scores: pd.DataFrame, score: str, cfg: dict, **where) -> list[dict]:
-    """ICC(2,1) and ICC(3,1) of a patient score over the two reads (pingouin, F-based intervals)."""
+def continuous(scores: pd.DataFrame, score: str, cfg: dict) -> list[dict]:
+    """ICC(2,1) and ICC(3,1) of a patient score (columns patient, read, score) over the reads (pingouin,
+    F-based intervals)."""
     n = scores["patient"].nunique()
-    base = where | {"scale": score, "level": "all", "n_units": n, "n_patients": n}
+    base = {"n_units": n, "n_patients": n}
     if n < cfg["min_units"] or scores[score].nunique() < 2:
         reason = f"{n} patients scored in both reads (< {cfg['min_units']})" if n < cfg["min_units"] else "constant"
         return [base | {"statistic": name, "note": reason} for name in ICC_TYPES]
