@@ -11,4 +11,5 @@ build_tables(
     series_index=snakemake.input.series_index,
     on_invalid=snakemake.params.on_invalid,
     mcid_threshold=snakemake.params.mcid_threshold,
+    resolution=snakemake.params.resolution,
 )

@@ -8,6 +8,7 @@ rule tables:
     output:
         analysis="results/tables/analysis.parquet",
         gradings="results/tables/gradings_long.parquet",
+        reads="results/tables/reads_long.parquet",
         exclusions="results/tables/exclusions.csv",
         flow="results/tables/flow.csv",
         missingness="results/tables/missingness.csv",
@@ -15,6 +16,7 @@ rule tables:
         centres=config["centres"],
         on_invalid=config["tables"]["on_invalid"],
         mcid_threshold=config["tables"]["mcid_threshold"],
+        resolution=config["tables"].get("reader_resolution", "first"),
     resources:
         mem_mb=4000,
         runtime=20,
