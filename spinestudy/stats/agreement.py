@@ -12,11 +12,11 @@ quadratic weights; ICC(2,1) (two-way random, absolute agreement) and ICC(3,1) (t
 consistency) of the continuous scores (pingouin intraclass_corr). Categories are the whole scale, also
 where a grade was never given (AC1's chance agreement and the kappa weights depend on them).
 
-Confidence intervals: analytic where each patient gives one unit (a disc scale at one level, a score):
+95% confidence intervals: analytic where each patient gives one unit (a disc scale at one level, a score):
 statsmodels' asymptotic kappa interval, Gwet's (2008) variance for AC1/AC2 (t interval), Wilson for percent
-agreement, pingouin's F-based ICC interval (given to 2 decimals). Where a patient gives several units (pooled levels, the two
-endplates of a level) those units are not independent and the interval is a percentile bootstrap over
-patients, a patient's units staying together (column ci_method says which).
+agreement, pingouin's F-based ICC interval (given to 2 decimals). Where a patient gives several units
+(pooled levels, the two endplates of a level) those units are not independent and the interval is a
+percentile bootstrap over patients, a patient's units staying together (column ci_method says which).
 """
 
 from pathlib import Path
