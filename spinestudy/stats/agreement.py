@@ -171,31 +171,37 @@ def gwet(table: np.ndarray, weights: np.ndarray, confidence: float = CONFIDENCE)
 
 def coefficients(table: np.ndarray, ordinal: bool) -> dict[str, float]:
     """Point estimates from a reader 1 x reader 2 table (NaN where a kappa is undefined)."""
-    q = len(table)
+    q, single = len(table), _one_category(table)
     out = {"percent_agreement": np.trace(table) / table.sum()}
-    kinds = {"kappa": None} | ({"kappa_linear": "linear", "kappa_quadratic": "quadratic"} if ordinal else {})
-    chance = (table.sum(axis=1) * table.sum(axis=0)).sum() / table.sum() ** 2
-    for name, wt in kinds.items():
-        out[name] = np.nan if chance >= 1 else float(cohens_kappa(table, wt=wt, return_results=False))
+    for name, wt in _kappas(ordinal).items():
+        out[name] = np.nan if single else float(cohens_kappa(table, wt=wt, return_results=False))
     out["ac1"] = gwet(table, np.eye(q))[0]
     if ordinal:
         out["ac2"] = gwet(table, quadratic_weights(q))[0]
     return out
 
 
-def analytic(table: np.ndarray, ordinal: bool, confidence: float = CONFIDENCE) -> dict[str, tuple[float, float]]:
-    """Analytic intervals of coefficients() for independent units."""
-    n = table.sum()
-    out = {"percent_agreement": proportion_confint(np.trace(table), n, 1 - confidence, method="wilson")}
-    kinds = {"kappa": None} | ({"kappa_linear": "linear", "kappa_quadratic": "quadratic"} if ordinal else {})
-    chance = (table.sum(axis=1) * table.sum(axis=0)).sum() / n ** 2
-    for name, wt in kinds.items():
-        result = None if chance >= 1 else cohens_kappa(table, wt=wt)  # 95% interval
+def analytic(table: np.ndarray, ordinal: bool) -> dict[str, tuple[float, float]]:
+    """Analytic 95% intervals of coefficients() for independent units."""
+    q, single = len(table), _one_category(table)
+    out = {"percent_agreement": proportion_confint(np.trace(table), table.sum(), 1 - CONFIDENCE, method="wilson")}
+    for name, wt in _kappas(ordinal).items():
+        result = None if single else cohens_kappa(table, wt=wt)  # asymptotic standard error, 95% interval
         out[name] = (np.nan, np.nan) if result is None else (result.kappa_low, min(result.kappa_upp, 1.0))
-    out["ac1"] = gwet(table, np.eye(len(table)), confidence)[1:]
+    out["ac1"] = gwet(table, np.eye(q))[1:]
     if ordinal:
-        out["ac2"] = gwet(table, quadratic_weights(len(table)), confidence)[1:]
+        out["ac2"] = gwet(table, quadratic_weights(q))[1:]
     return out
+
+
+def _kappas(ordinal: bool) -> dict[str, str | None]:
+    """Kappa statistic -> statsmodels weighting: unweighted, and linear and quadratic for ordinal scales."""
+    return {"kappa": None} | ({"kappa_linear": "linear", "kappa_quadratic": "quadratic"} if ordinal else {})
+
+
+def _one_category(table: np.ndarray) -> bool:
+    """Both reads used one and the same category: chance agreement is 1 and kappa undefined."""
+    return bool(np.isclose((table.sum(axis=1) * table.sum(axis=0)).sum(), table.sum() ** 2))
 
 
 def bootstrap(units: pd.DataFrame, categories, ordinal: bool, cfg: dict,
@@ -219,7 +225,7 @@ def categorical(units: pd.DataFrame, categories, ordinal: bool, cfg: dict, rng: 
     table = contingency(units["first"], units["second"], categories)
     estimates = coefficients(table, ordinal)
     if patients == n:
-        intervals, method = analytic(table, ordinal, CONFIDENCE), "analytic"
+        intervals, method = analytic(table, ordinal), "analytic"
     else:
         intervals = bootstrap(units, categories, ordinal, cfg, rng)
         method = f"patient bootstrap ({cfg['bootstraps']} resamples, percentile)"

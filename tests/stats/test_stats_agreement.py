@@ -179,3 +179,10 @@ def test_without_second_reads_the_outputs_say_so(tmp_path):
 def test_too_few_units_give_a_note_not_a_coefficient():
     out = rows(units([[3, 1], [0, 2]], [False, True]), [False, True], ordinal=False)
     assert out["estimate"].isna().all() and out["note"].iloc[0] == "6 units graded in both reads (< 10)"
+
+
+def test_one_category_leaves_kappa_undefined_but_not_ac1():
+    """Every endplate graded Modic 0 by both readers: kappa is 0/0, Gwet's AC1 is 1 (perfect agreement)."""
+    out = rows(units([[12, 0, 0, 0], [0] * 4, [0] * 4, [0] * 4], range(4)), range(4), ordinal=False)
+    assert np.isnan(out.loc["kappa", "estimate"]) and out.loc["kappa", "note"].startswith("one category")
+    assert out.loc["ac1", "estimate"] == 1.0 and out.loc["percent_agreement", "estimate"] == 1.0
