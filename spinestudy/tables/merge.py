@@ -108,6 +108,11 @@ def read_all(centres: dict, key: bytes) -> dict[str, dict[str, Read]]:
         except TableError as exc:
             problems += exc.problems
         for read in SECOND_READS:
+            if f"gradings_{read}" in cfg and "gradings" not in cfg:
+                problems.append(Problem(centre, str(cfg[f"gradings_{read}"]["path"]), None, "", "",
+                                        f"gradings_{read} takes its mapping from the centre's gradings, "
+                                        "which it lacks"))
+                continue
             try:
                 if f"gradings_{read}" in cfg:
                     levels, endplates = table_io.read_second(centre, cfg["gradings"], cfg[f"gradings_{read}"], key)

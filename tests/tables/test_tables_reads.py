@@ -102,3 +102,10 @@ def test_invalid_second_read_is_a_problem_of_its_own_file(cohort, tmp_path):
 def test_unknown_resolution_rule(cohort, tmp_path):
     with pytest.raises(ValueError, match="resolution must be one of"):
         build(cohort[3], tmp_path, resolution="mean")
+
+
+def test_second_read_needs_the_first_readers_mapping(cohort, tmp_path):
+    config = copy.deepcopy(cohort[3])
+    del config["B"]["gradings"]
+    with pytest.raises(TableError, match="gradings_reader2 takes its mapping from the centre's gradings"):
+        build(config, tmp_path)
