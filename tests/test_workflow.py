@@ -71,6 +71,29 @@ def test_tables_cover_every_patient(workdir):
     assert len(pd.read_parquet(workdir / "results/tables/gradings_long.parquet")) == 6 * 5
 
 
+def test_reader_agreement(workdir):
+    """Demo centres A and B send a second reader's gradings, A also a repeat read (config.yaml): every read is
+    kept, the first reader's grades are analysed (reader_resolution: first) and agreement.csv reports each."""
+    reads = pd.read_parquet(workdir / "results/tables/reads_long.parquet")
+    assert reads.groupby("read")["patient"].nunique().to_dict() == {"reader1": 6, "reader2": 6, "repeat": 3}
+    gradings = pd.read_parquet(workdir / "results/tables/gradings_long.parquet")
+    first = reads[reads["read"] == "reader1"][list(gradings.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, gradings)
+    assert (reads[reads["read"] == "reader2"]["pfirrmann"].to_numpy() != first["pfirrmann"].to_numpy()).any()
+    table = pd.read_csv(workdir / "results/stats/agreement.csv")
+    pooled = table[table["level"] == "all"].set_index(["comparison", "scale", "statistic"])
+    assert pooled.loc[("inter-reader", "pfirrmann", "kappa_quadratic"), "n_units"] == 30
+    assert pooled.loc[("intra-reader", "tep", "kappa"), "n_units"] == 30
+    assert pooled.loc[("intra-reader", "pfirrmann", "ac1"), "ci_method"].startswith("patient bootstrap")
+    assert pooled.loc[("inter-reader", "tep_total", "icc2_1"), "note"] == "6 patients scored in both reads (< 10)"
+    confusion = pd.read_csv(workdir / "results/stats/agreement_confusion.csv")
+    assert confusion.groupby(["comparison", "scale"])["n"].sum().loc[("intra-reader", "modic")] == 3 * 10
+    assert "Inter-reader agreement" in (workdir / "results/manuscript/agreement.md").read_text()
+    assert (workdir / "results/figures/agreement.html").is_file()
+    truth = yaml.safe_load((workdir / "resources/demo/truth.yaml").read_text())
+    assert truth["agreement"]["reader2"]["pfirrmann"]["kappa_quadratic"] == pytest.approx(0.81, abs=0.01)
+
+
 def test_radiomics_features_for_every_roi(workdir):
     features = pd.read_parquet(workdir / "results/radiomics/features.parquet")
     gradings = pd.read_parquet(workdir / "results/tables/gradings_long.parquet")
@@ -126,7 +149,7 @@ def test_no_phi_under_results(workdir):
 def test_snakemake_report_has_every_caption(workdir):
     snakemake(workdir, "--report", "report.html", cores=None)  # as the Snakemake documentation shows it
     page = (workdir / "report.html").read_text(errors="replace")
-    for figure in ("flow", "prevalence", "forest", "shape_by_modic", "classifier"):
+    for figure in ("flow", "prevalence", "forest", "agreement", "shape_by_modic", "classifier"):
         assert f"{figure}.html" in page, figure
     assert "Table 1: general characteristics" in page and "Eligibility flow" in page
 

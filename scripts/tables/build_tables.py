@@ -15,4 +15,5 @@ build_tables(
     mcid_threshold=snakemake.params.mcid_threshold,
     study_window=snakemake.params.study_window,
     min_patients=snakemake.params.min_patients,
+    resolution=snakemake.params.resolution,
 )

@@ -17,13 +17,16 @@ from spinestudy.provenance.build import git as _git
 from spinestudy.provenance.build import provenance
 from spinestudy.report import figures, manuscript_tables
 from spinestudy.report import radiomics_figures as figures_radiomics
+from spinestudy.report.agreement_figure import figure_agreement
 from spinestudy.report.export import export
+from spinestudy.tables.merge import RESOLUTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = {  # name -> figure function; inputs are the function's parameters (by name)
     "flow": figures.figure_flow,
     "prevalence": figures.figure_prevalence,
     "forest": figures.figure_forest,
+    "agreement": figure_agreement,
     "shape_by_modic": figures_radiomics.figure_shape_by_modic,
     "mwu_screen": figures_radiomics.figure_mwu_screen,
     "lasso_features": figures_radiomics.figure_lasso_features,
@@ -34,6 +37,7 @@ FIGURES = {  # name -> figure function; inputs are the function's parameters (by
 ORDER = [  # manuscript order of the study page: (kind, name)
     ("figure", "flow"), ("table", "table1"), ("table", "posthoc"), ("figure", "prevalence"), ("table", "prevalence"),
     ("table", "lasso"), ("figure", "forest"), ("table", "associations"),
+    ("figure", "agreement"), ("table", "agreement"),
     ("figure", "shape_by_modic"), ("table", "shape_by_modic"), ("table", "dunn"), ("table", "icc"),
     ("figure", "mwu_screen"), ("figure", "lasso_features"), ("table", "lasso_features"),
     ("figure", "classifier"), ("table", "classifier"), ("figure", "correlations"), ("table", "correlations"),
@@ -93,12 +97,34 @@ def methods(config: dict, diagnostics: Path | None = None) -> list[str]:
         f"{lasso.get('min_events')} patients with or without MCID) were not estimated. Associations of MRI findings "
         f"with the NPRS were estimated by linear regression adjusted for age and sex (baseline pain: NPRS ≥ "
         f"{assoc.get('baseline_pain')}; at least {assoc.get('min_cases')} complete cases).",
+        _agreement_methods(config),
         _radiomics_methods(config, diagnostics),
     ]
     extra = config.get("radiomics_stats")
     paragraphs.append("Radiomics statistics and harmonisation settings: " + _flat(extra) + "." if extra else
                       "No radiomics statistics or harmonisation settings are configured in this run.")
     return paragraphs
+
+
+def _agreement_methods(config: dict) -> str:
+    """How the readers' agreement was measured and which grades were analysed, from the config."""
+    centres = config.get("centres", {})
+    second = sorted(c for c, cfg in centres.items() if "gradings_reader2" in cfg)
+    repeat = sorted(c for c, cfg in centres.items() if "gradings_repeat" in cfg)
+    if not second and not repeat:
+        return "The MRI gradings were read once (no second reader); reader agreement was not assessed."
+    cfg = config.get("stats", {}).get("agreement", {})
+    resolution = config.get("tables", {}).get("reader_resolution", "first")
+    reads = [f"a second reader graded the MRI of centre(s) {', '.join(second)}" if second else "",
+             f"the first reader graded those of centre(s) {', '.join(repeat)} again" if repeat else ""]
+    return (
+        f"For the agreement of the gradings {' and '.join(r for r in reads if r)}. Per scale and level, and pooled "
+        "over levels, we report percent agreement, Cohen's kappa, linearly and quadratically weighted kappa "
+        "(ordinal scales), Gwet's AC1 and AC2 (quadratic weights), and for the TEP total and Jarosz scores "
+        "ICC(2,1) and ICC(3,1), each with a 95% confidence interval: analytic where a patient contributes one "
+        f"unit, otherwise a percentile bootstrap over patients ({cfg.get('bootstraps', 1000)} resamples) keeping "
+        "a patient's discs and endplates together. Kappa and AC coefficients are labelled after Landis & Koch, "
+        f"ICCs after Koo & Li. Grades analysed: {RESOLUTIONS[resolution]}.")
 
 
 def _flat(value, prefix: str = "") -> str:

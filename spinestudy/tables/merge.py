@@ -7,6 +7,10 @@ problem becomes an exclusion line and the patient leaves that table (gradings: t
 The same raw patient id in two centres is a problem of both rows (possible duplicate patient). A centre
 sending clinical and grading tables with fewer analysed patients than `min_patients` stops the run,
 naming the ids seen on each side (spinestudy.tables.coverage).
+
+A centre may send other reads of its gradings (second reader, first reader's repeat, consensus; see
+SECOND_READS): reads_long.parquet holds every read, and the analysis uses the first reader's gradings
+resolved against the second reader's by the rule `resolution` (RESOLUTIONS).
 """
 
 from pathlib import Path
@@ -33,6 +37,14 @@ from spinestudy.tables.schemas import (
 ON_INVALID = ("stop", "quarantine")
 BEFORE = ["nprs_back_before", "nprs_leg_before", "odi_before", "dn4_before"]
 AFTER = ["nprs_back_after", "nprs_leg_after"]
+SECOND_READS = ("reader2", "repeat", "consensus")  # config centres.<id>.gradings_<read>
+RESOLUTIONS = {
+    "first": "the first reader's grade is analysed; the second reader's serves the agreement statistics only",
+    "higher": "where the readers disagree the higher grade is analysed (Modic: the higher type code; "
+              "binary gradings: present)",
+    "consensus": "a patient the readers disagree on is analysed with the consensus read's grades",
+}
+GRADE_KEYS = {"levels": KEY + ["level"], "endplates": KEY + ["level", "endplate"]}
 FLOW = ["received", "valid_clinical", "valid_mri", "with_images", "analysed", "questionnaires_before",
         "questionnaires_after"]
 
@@ -41,14 +53,17 @@ def build_tables(
     centres: dict, key: bytes, out_dir: str | Path, series_index: str | Path | None = None,
     radiomics: str | Path | None = None, on_invalid: str = "stop",
     mcid_threshold: float = derived.MCID_THRESHOLD, study_window: tuple[str, str] | None = None,
-    min_patients: int = 1,
+    min_patients: int = 1, resolution: str = "first",
 ) -> None:
     """Read, validate and merge the centres' tables (config `centres`) and write into out_dir:
-    analysis.parquet, gradings_long.parquet, exclusions.csv, flow.csv, missingness.csv. `radiomics`: optional
-    parquet, one row per centre/patient, numeric summaries. study_window: first and last plausible date;
-    min_patients: fewest analysed patients per centre with clinical and grading tables (config `tables`)."""
+    analysis.parquet, gradings_long.parquet, reads_long.parquet, exclusions.csv, flow.csv, missingness.csv.
+    `radiomics`: optional parquet, one row per centre/patient, numeric summaries. study_window: first and last
+    plausible date; min_patients: fewest analysed patients per centre with clinical and grading tables;
+    resolution: the rule for the readers' disagreements (config `tables`)."""
     if on_invalid not in ON_INVALID:
         raise ValueError(f"on_invalid must be one of {ON_INVALID}, not {on_invalid!r}")
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {list(RESOLUTIONS)}, not {resolution!r}")
     reads = read_all(centres, key, study_window)
     problems = [p for tables in reads.values() for r in tables.values() for p in r.problems]
     problems += cross_centre_ids(reads)
@@ -58,6 +73,13 @@ def build_tables(
         raise TableError(problems)
     log = [p.exclusion() for p in problems] + [e for t in reads.values() for r in t.values() for e in r.excluded]
     tables = valid_tables(reads, problems)
+    second = {read: valid_tables({c: {name: t[f"{name}_{read}"] for name in GRADE_KEYS} for c, t in reads.items()
+                                  if f"levels_{read}" in t}, problems) for read in SECOND_READS}
+    reads_long = all_reads(tables, second)
+    tables, unresolved = resolve(tables, second, resolution, reads)
+    if unresolved and on_invalid == "stop":
+        raise TableError(unresolved)
+    log += [p.exclusion() for p in unresolved]
     volumes = volumes[~volumes.set_index(KEY).index.isin([(p.centre, p.patient) for p in index_problems])]
     seen = {key for t in reads.values() for r in t.values() for key in zip(r.frame["centre"], r.frame["patient"])}
     volumes = volumes if series_index else None
@@ -67,13 +89,15 @@ def build_tables(
     out.mkdir(parents=True, exist_ok=True)
     analysis.to_parquet(out / "analysis.parquet", index=False)
     gradings_long(tables).to_parquet(out / "gradings_long.parquet", index=False)
+    reads_long.to_parquet(out / "reads_long.parquet", index=False)
     exclusions.write(log + unmatched, out / "exclusions.csv")
     flow(reads, tables, volumes, analysis, centres).to_csv(out / "flow.csv", index=False)
     missingness(analysis).to_csv(out / "missingness.csv", index=False)
 
 
 def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -> dict[str, dict[str, Read]]:
-    """centre -> {'clinical', 'levels', 'endplates': Read} for the files each centre sends.
+    """centre -> {'clinical', 'levels', 'endplates': Read} for the files each centre sends, and
+    'levels_<read>', 'endplates_<read>' for its other reads of the gradings (SECOND_READS).
     File-level errors (missing, empty, unreadable file, unmapped column) of all centres raise together."""
     reads, problems = {}, []
     for centre in sorted(centres):
@@ -89,6 +113,19 @@ def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -
                 reads[centre] |= {"levels": levels, "endplates": endplates}
         except TableError as exc:
             problems += exc.problems
+        for read in SECOND_READS:
+            if f"gradings_{read}" in cfg and "gradings" not in cfg:
+                problems.append(Problem(centre, str(cfg[f"gradings_{read}"]["path"]), None, "", "",
+                                        f"gradings_{read} takes its mapping from the centre's gradings, "
+                                        "which it lacks"))
+                continue
+            try:
+                if f"gradings_{read}" in cfg:
+                    levels, endplates = table_io.read_second(centre, cfg["gradings"], cfg[f"gradings_{read}"], key,
+                                                             cfg.get("ids"))
+                    reads[centre] |= {f"levels_{read}": levels, f"endplates_{read}": endplates}
+            except TableError as exc:
+                problems += exc.problems
     if problems:
         raise TableError(problems)
     return reads
@@ -202,6 +239,51 @@ def gradings_long(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                                           values=["modic", "tep", "endplate_defect"])
     endplates.columns = [f"{grade}_{endplate}" for grade, endplate in endplates.columns]
     return levels.merge(endplates.reset_index(), on=KEY + ["level"], how="left", validate="one_to_one")
+
+
+def all_reads(tables: dict[str, pd.DataFrame], second: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Every read of the gradings as gradings_long rows with a `read` column: reader1 (the first reader's
+    valid gradings), then each other read a centre sends (reader2, repeat, consensus)."""
+    frames = [gradings_long(tables).assign(read="reader1")]
+    frames += [gradings_long(t).assign(read=read) for read, t in second.items() if len(t["levels"])]
+    out = pd.concat(frames, ignore_index=True)
+    return out[KEY + ["read"] + [c for c in out if c not in KEY + ["read"]]]
+
+
+def resolve(
+    tables: dict[str, pd.DataFrame], second: dict[str, dict[str, pd.DataFrame]], rule: str, reads: dict
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The first reader's levels and endplates resolved against the second reader's by `rule` (RESOLUTIONS),
+    and, for "consensus", a problem for each patient the readers disagree on who has no consensus read
+    (that patient's gradings are then left out). Patients without a second read keep the first reader's."""
+    if rule == "first" or not len(second["reader2"]["levels"]):
+        return tables, []
+    resolved, disagree = dict(tables), set()
+    for name, keys in GRADE_KEYS.items():
+        first, other = tables[name], second["reader2"][name]
+        both = first.merge(other, on=keys, how="left", suffixes=("", "_2"), validate="one_to_one")
+        grades = [c for c in first if c not in keys]
+        differs = pd.concat([both[c].ne(both[f"{c}_2"]).fillna(False) for c in grades], axis=1).any(axis=1)
+        disagree |= set(zip(both.loc[differs, "centre"], both.loc[differs, "patient"]))
+        if rule == "higher":
+            higher = {c: both[[c, f"{c}_2"]].astype("Int64").max(axis=1).astype(first[c].dtype) for c in grades}
+            resolved[name] = both[keys].assign(**higher)[list(first)]
+    if rule == "higher":
+        return resolved, []
+    consensus = second["consensus"]
+    agreed = set(zip(consensus["levels"]["centre"], consensus["levels"]["patient"]))
+    missing = disagree - agreed
+    for name, keys in GRADE_KEYS.items():
+        kept = tables[name][[k not in disagree for k in zip(tables[name]["centre"], tables[name]["patient"])]]
+        taken = consensus[name][[k in disagree for k in zip(consensus[name]["centre"], consensus[name]["patient"])]]
+        resolved[name] = pd.concat([kept, taken], ignore_index=True).sort_values(keys).reset_index(drop=True)
+    problems = []
+    for centre, patient in sorted(missing):
+        source = reads[centre]["levels"].source
+        problems.append(source.problem(None, "", None, f"patient {patient}: the readers disagree and the "
+                                       "consensus file has no row for this patient (reader resolution: consensus)",
+                                       patient))
+    return resolved, problems
 
 
 def flow(

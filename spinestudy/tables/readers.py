@@ -1,6 +1,7 @@
 """Read a centre's clinical and grading files as the centre sends them and bring them to the schemas.
 
-Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`):
+Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`; a second read of the gradings,
+`gradings_reader2`, `gradings_repeat` or `gradings_consensus`, gives its file and options and keeps the rest):
   path         the file; csv, xlsx or parquet by extension unless `format` says otherwise
   sep, decimal, encoding   CSV options (defaults ",", ".", "utf-8")
   sheet        XLSX sheet name or 0-based index (default: the first sheet)
@@ -435,6 +436,14 @@ def read_gradings(centre: str, spec: dict, key: bytes, id_rules: dict | None = N
     endplates = endplates.astype({c: DTYPES[c] for c in ENDPLATE})
     level_read = source.validate(Read(levels, wide.problems, wide.excluded, source), LevelGradings)
     return level_read, source.validate(Read(endplates, [], [], source), EndplateGradings, level_read.problems)
+
+
+def read_second(centre: str, gradings: dict, spec: dict, key: bytes,
+                id_rules: dict | None = None) -> tuple[Read, Read]:
+    """Another read of a centre's gradings (config gradings_reader2, gradings_repeat, gradings_consensus): the
+    file and its options in `spec` over the first reader's mapping (columns, endplates, codes, exclude), its
+    ids in the centre's form."""
+    return read_gradings(centre, gradings | spec, key, id_rules)
 
 
 def demo_mapping(centre: str, folder: str | Path) -> dict:

@@ -123,11 +123,10 @@ def per_batch(pattern, keep=lambda patient: True):
 
 
 def table_files(wildcards):
-    """Every clinical and grading file the centres send: the tables stage's input."""
+    """Every clinical and grading file the centres send (other reads included): the tables stage's input."""
     cohort_ready()
-    return [
-        cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in ("clinical", "gradings") if t in cfg
-    ]
+    tables = ("clinical", "gradings", "gradings_reader2", "gradings_repeat", "gradings_consensus")
+    return [cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in tables if t in cfg]
 
 
 def table_digests(wildcards):

@@ -10,6 +10,7 @@ FIGURE_INPUTS = {  # figure -> its inputs, named as the figure function's parame
     "flow": {"flow": "results/tables/flow.csv"},
     "prevalence": {"prevalence": "results/stats/prevalence_by_decade.csv"},
     "forest": {"lasso": "results/stats/lasso.csv"},
+    "agreement": {"agreement": "results/stats/agreement.csv", "confusion": "results/stats/agreement_confusion.csv"},
     "shape_by_modic": {
         "features": f"{RS}/lesion_features.parquet",
         "gradings": "results/tables/gradings_long.parquet",
@@ -21,7 +22,9 @@ FIGURE_INPUTS = {  # figure -> its inputs, named as the figure function's parame
     "correlations": {"correlations": f"{RS}/correlations.csv"},
     "combat": {"combat_diagnostic": f"{RS}/combat_diagnostic.csv"},
 }
-FIGURE_GROUP = {name: "Clinical" if name in ("flow", "prevalence", "forest") else "Radiomics" for name in FIGURE_INPUTS}
+FIGURE_GROUP = {
+    name: "Clinical" if name in ("flow", "prevalence", "forest", "agreement") else "Radiomics" for name in FIGURE_INPUTS
+}
 TABLE_INPUTS = {  # manuscript table input -> file
     "table1": "results/stats/table1.csv",
     "lasso": "results/stats/lasso.csv",
@@ -35,6 +38,7 @@ TABLE_INPUTS = {  # manuscript table input -> file
     "lasso_features": f"{RS}/lasso_features.csv",
     "correlations": f"{RS}/correlations.csv",
     "mwu_screen": f"{RS}/mwu_screen.csv",
+    "agreement": "results/stats/agreement.csv",
 }
 MANUSCRIPT = {  # manuscript table file name -> caption
     "table1": "table1",
@@ -42,6 +46,7 @@ MANUSCRIPT = {  # manuscript table file name -> caption
     "posthoc": "table_posthoc",
     "prevalence": "table_prevalence",
     "associations": "table_associations",
+    "agreement": "table_agreement",
 } | {
     name: "table_radiomics"
     for name in ("shape_by_modic", "dunn", "icc", "classifier", "lasso_features", "correlations", "mwu_screen")

@@ -9,6 +9,7 @@ rule tables:
     output:
         analysis="results/tables/analysis.parquet",
         gradings="results/tables/gradings_long.parquet",
+        reads="results/tables/reads_long.parquet",
         exclusions="results/tables/exclusions.csv",
         flow="results/tables/flow.csv",
         missingness="results/tables/missingness.csv",
@@ -26,5 +27,6 @@ rule tables:
         mcid_threshold=config["tables"]["mcid_threshold"],
         study_window=config["tables"]["study_window"],
         min_patients=config["tables"]["min_patients"],
+        resolution=config["tables"].get("reader_resolution", "first"),
     script:
         "../../scripts/tables/build_tables.py"
