@@ -15,7 +15,8 @@ def write_series(folder: Path, n: int = 6, description: str = "t2_tse_sag", spac
     """Write n sagittal slices (one file each) and return their paths; tags override header values."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    series_uid, study_uid = generate_uid(), study_uid or generate_uid()
+    # one study per patient unless told: series written for the same PatientID belong together
+    series_uid, study_uid = generate_uid(), study_uid or generate_uid(entropy_srcs=[patient_id])
     paths = []
     for i in range(n):
         meta = FileMetaDataset()
@@ -27,6 +28,7 @@ def write_series(folder: Path, n: int = 6, description: str = "t2_tse_sag", spac
         ds.SOPClassUID, ds.SOPInstanceUID = MRImageStorage, meta.MediaStorageSOPInstanceUID
         ds.Modality, ds.PatientName, ds.PatientID, ds.PatientBirthDate = "MR", name, patient_id, "19600101"
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SeriesNumber = study_uid, series_uid, 3
+        ds.StudyDate, ds.StudyTime = "20240115", "101500"
         ds.SeriesDescription, ds.InstanceNumber = description, i + 1
         ds.ImageOrientationPatient = list(iop)
         normal = np.cross(iop[:3], iop[3:])
