@@ -1,4 +1,6 @@
 """Snakemake entry point: the ingestion exclusion log (spinestudy.ingest.job.merge_exclusions)."""
+from spinestudy import pseudonym
 from spinestudy.ingest.job import merge_exclusions
 
-merge_exclusions(list(snakemake.input), snakemake.params.stray, snakemake.output[0])
+merge_exclusions(list(snakemake.input), snakemake.params.stray, snakemake.output.exclusions,
+                 pseudonym.key_from_config(snakemake.config), snakemake.output.lookup)

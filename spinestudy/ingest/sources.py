@@ -47,19 +47,26 @@ def label(key: bytes, patient: str, relative: str) -> str:
     return "file " + hmac.new(key, f"{patient}/{relative}".encode(), sha256).hexdigest()[:10]
 
 
-def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
-    """Files under folder, following symbolic links to folders; and the links skipped as loops."""
-    files, loops, seen = [], [], {os.path.realpath(folder)}
+def walk(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files under folder, following symbolic links; and the paths not read, with the reason (a folder reached
+    a second time, e.g. through a link loop, or a broken link)."""
+    files, skipped, seen = [], [], {os.path.realpath(folder)}
     for root, dirs, names in os.walk(folder, followlinks=True):
         for d in sorted(dirs):
             real = os.path.realpath(os.path.join(root, d))
             if real in seen:
-                loops.append(Path(root, d))
+                skipped.append((Path(root, d), "folder already read through another path (a symbolic link loop "
+                                               "or a second link): not read again"))
                 dirs.remove(d)
             else:
                 seen.add(real)
-        files += [Path(root, n) for n in names if Path(root, n).is_file()]
-    return sorted(files), loops
+        for n in names:
+            path = Path(root, n)
+            if path.is_file():
+                files.append(path)
+            else:
+                skipped.append((path, "broken symbolic link: not read"))
+    return sorted(files), sorted(skipped)
 
 
 def _zip_items(archive: Path, shown: str, key: bytes, patient: str) -> Iterator[Item | Skipped]:
@@ -86,10 +93,8 @@ def items(source: Path, key: bytes, patient: str) -> tuple[list[Item], list[Skip
     if source.is_file():
         found = list(_zip_items(source, source.suffix, key, patient))
     else:
-        files, loops = _walk(source)
-        found = [Skipped(label(key, patient, p.relative_to(source).as_posix()), str(p),
-                         "symbolic link to a folder already read (a loop or a second link): not followed")
-                 for p in loops]
+        files, not_read = walk(source)
+        found = [Skipped(label(key, patient, p.relative_to(source).as_posix()), str(p), why) for p, why in not_read]
         for path in files:
             rel = path.relative_to(source).as_posix()
             if zipfile.is_zipfile(path):

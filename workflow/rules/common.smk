@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from spinestudy import pseudonym
+from spinestudy.ingest.sources import walk
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -41,16 +42,23 @@ def dicom_root(centre):
     return root
 
 
+def study_id(entry):
+    """The study id a patient folder (or a patient's ZIP archive <id>.zip) in a DICOM root stands for."""
+    return entry.stem if entry.is_file() else entry.name
+
+
+def is_patient(entry):
+    return entry.is_dir() or (entry.is_file() and entry.suffix.lower() == ".zip")
+
+
 @functools.cache
 def folder_digest(folder):
-    """SHA-256 of every file's path, size and mtime under a patient folder. As a job parameter it makes
-    the job rerun when any file is added, removed or changed, while the job's input stays one folder
-    (thousands of per-file inputs would dominate DAG construction in large studies)."""
-    listing = sorted(
-        (p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in Path(folder).rglob("*")
-        if p.is_file()
-    )
+    """SHA-256 of every file's path, size and mtime under a patient folder (links followed) or of its ZIP
+    archive. As a job parameter it makes the job rerun when any file is added, removed or changed, while the
+    job's input stays one folder (thousands of per-file inputs would dominate DAG construction in large studies)."""
+    folder = Path(folder)
+    files = [folder] if folder.is_file() else walk(folder)[0]
+    listing = sorted((p.relative_to(folder.parent).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     return hashlib.sha256(repr(listing).encode()).hexdigest()
 
 
@@ -58,14 +66,14 @@ def folder_digest(folder):
 def _batches(centre):
     groups = {}
     for folder in sorted(dicom_root(centre).iterdir()):
-        if folder.is_dir():
-            patient = pseudonym.patient(KEY, centre, folder.name)
+        if is_patient(folder):
+            patient = pseudonym.patient(KEY, centre, study_id(folder))
             groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
     return groups
 
 
 def batches(centre):
-    """Batch -> {pseudonym: patient folder} for a centre (one folder per patient under its DICOM root). A
+    """Batch -> {pseudonym: patient folder} for a centre (one folder or <id>.zip per patient under its DICOM root). A
     batch is the patients whose pseudonyms share their first `batch_digits` hex digits, so a new patient
     never moves another to a different batch."""
     cohort_ready()
@@ -80,7 +88,7 @@ def batch(wildcards):
 def stray_files(centre):
     """Files lying directly in a centre's DICOM root, outside any patient folder."""
     cohort_ready()
-    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
+    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file() and not is_patient(p))
 
 
 def per_batch(pattern, keep=lambda patient: True):
@@ -105,6 +113,6 @@ def batch_masks(wildcards, keep=lambda patient: True):
     masks = {}
     for patient, folder in batch(wildcards).items():
         if keep(patient):
-            path = Path(pattern.format(id=folder.name)) if pattern else None
+            path = Path(pattern.format(id=study_id(folder))) if pattern else None
             masks[patient] = str(path) if path and path.is_file() else None
     return masks
