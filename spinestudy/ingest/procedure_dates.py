@@ -6,7 +6,7 @@ batch its patients' dates as a parameter, so a changed date reruns that batch on
 
 import pandas as pd
 
-from spinestudy.tables.readers import Source, TableError
+from spinestudy.tables.readers import Source
 
 
 def procedure_dates(centre: str, spec: dict | None, key: bytes) -> dict[str, str]:
@@ -16,7 +16,7 @@ def procedure_dates(centre: str, spec: dict | None, key: bytes) -> dict[str, str
         return {}
     try:
         frame = Source(centre, spec, "clinical").canonical(key).frame
-    except TableError:
+    except (ValueError, OSError):  # TableError is a ValueError; the tables stage reports the file's problems
         return {}
     dates = frame.dropna(subset=["patient", "procedure_date"]).groupby("patient")["procedure_date"].unique()
     return {p: pd.Timestamp(d[0]).date().isoformat() for p, d in dates.items() if len(d) == 1}
