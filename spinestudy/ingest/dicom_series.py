@@ -87,7 +87,7 @@ def _dataset(fh) -> Dataset:
             return ds
     except Exception:  # noqa: BLE001 - force=True on a non-DICOM file fails in many ways; all mean "not DICOM"
         pass
-    raise UnreadableFile("not a DICOM file (no 'DICM' prefix at byte 128, and no DICOM dataset without it)")
+    raise UnreadableFile("not a DICOM file (no 'DICM' prefix at byte 128) and no DICOM dataset without the preamble")
 
 
 def _pixel_problem(ds: Dataset, size: int) -> str:
@@ -177,8 +177,8 @@ def _missing_tags(series: Series) -> list[str]:
     for keyword, tag in REQUIRED.items():
         lacking = [s.name for s in series.slices if s.ds.get(keyword) in (None, "")]
         if lacking:
-            where = "per-frame functional groups of " if series.slices[0].frame is not None else ""
-            problems.append(f"missing {keyword} {tag} in the {where}{len(lacking)} slice(s), e.g. {lacking[0]}")
+            where = "the per-frame functional groups of " if series.slices[0].frame is not None else ""
+            problems.append(f"missing {keyword} {tag} in {where}{len(lacking)} slice(s), e.g. {lacking[0]}")
     return problems
 
 

@@ -92,7 +92,7 @@ def _row(series: Series, cfg: dict, rejected_why: str) -> dict:
     status, reason = "candidate", ""
     if rejected_why:
         status, reason = ("not used" if rejected_why.startswith("another study") else "excluded"), rejected_why
-    elif sequence in cfg["sequences"] and facts["orientation"] == cfg["orientation"]:
+    elif sequence in cfg["sequences"] and facts["orientation"] in (cfg["orientation"], "mixed", None):
         check(series, cfg)
         if series.problems:
             status, reason = "excluded", "; ".join(series.problems)

@@ -214,12 +214,17 @@ def _with_geometry(ds: pydicom.Dataset) -> pydicom.Dataset:
 
 
 def test_real_enhanced_mr_without_functional_groups_is_excluded_with_reason(tmp_path, cfg):
-    shutil.copy(get_testdata_file("emri_small.dcm"), tmp_path / "emri.dcm")
-    pydicom.dcmread(tmp_path / "emri.dcm")  # readable
-    index, _ = ingest(tmp_path, tmp_path / "out", dict(cfg, sequence_rules=[{"sequence": "T1", "te": [0, 1000]}]
-                                                        + cfg["sequence_rules"]))
-    assert index.orientation.tolist() == [None]
-    assert index.status.tolist() == ["not used"]
+    """pydicom-data's emri_small.dcm (a real Enhanced MR object) carries no plane position or orientation."""
+    ds = pydicom.dcmread(get_testdata_file("emri_small.dcm"))
+    ds.SeriesDescription = "t1_tfe"
+    ds.save_as(tmp_path / "emri.dcm")
+    index, _ = ingest(tmp_path, tmp_path / "out", cfg)
+    first = f"frame 1 of {label(KEY, PATIENT, 'emri.dcm')}"
+    assert index.status.tolist() == ["excluded"]
+    assert index.reason.tolist() == ["; ".join(
+        f"missing {keyword} in the per-frame functional groups of 10 slice(s), e.g. {first}"
+        for keyword in ("ImageOrientationPatient (0020,0037)", "ImagePositionPatient (0020,0032)",
+                        "PixelSpacing (0028,0030)"))]
 
 
 @pytest.mark.parametrize("variant", ["emri_small_RLE.dcm", "emri_small_jpeg_ls_lossless.dcm",

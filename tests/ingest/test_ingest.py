@@ -104,7 +104,7 @@ def test_non_dicom_file_in_tree(tmp_path, cfg):
     index, excl = run(tmp_path / "p", tmp_path, cfg)
     assert only_series(index).status == "volume"
     hit = excl[excl.item == named("notes.txt")]
-    assert hit.reason.tolist() == ["not a DICOM file (no 'DICM' prefix at byte 128, and no DICOM dataset without it)"]
+    assert hit.reason.tolist() == ["not a DICOM file (no 'DICM' prefix at byte 128) and no DICOM dataset without the preamble"]
 
 
 def test_missing_slice(tmp_path, cfg):
@@ -163,7 +163,7 @@ def test_missing_pixel_spacing(tmp_path, cfg):
     del ds.PixelSpacing
     ds.save_as(paths[2])
     reason = reason_of(*run(tmp_path / "p", tmp_path, cfg))
-    assert reason == f"missing PixelSpacing (0028,0030) in the 1 slice(s), e.g. {named('IM0002.dcm', 3)}"
+    assert reason == f"missing PixelSpacing (0028,0030) in 1 slice(s), e.g. {named('IM0002.dcm', 3)}"
 
 
 def test_wrong_modality(tmp_path, cfg):
