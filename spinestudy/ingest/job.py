@@ -52,7 +52,7 @@ def write_volumes(series_list: list[Series], rows: list[dict], out: Path) -> Non
     """One volume per configured sequence: of its valid series, the one with most slices, then the lowest
     series number; a series whose pixels cannot be decoded is excluded and the next one tried."""
     chosen: dict[str, Series] = {}
-    by_uid = {id(s): s for s in series_list}
+    by_key = {id(s): s for s in series_list}
     for row in sorted((r for r in rows if r["status"] == "candidate"), key=_order):
         seq = row["sequence"]
         if seq in chosen:
@@ -60,7 +60,7 @@ def write_volumes(series_list: list[Series], rows: list[dict], out: Path) -> Non
                 f"another {seq} series was chosen (series number {chosen[seq].first.get('SeriesNumber')})"
             )
             continue
-        series = by_uid[row["_key"]]
+        series = by_key[row["_key"]]
         try:
             image = build(series)
         except UndecodablePixels as exc:
@@ -85,13 +85,14 @@ def _owner(series_list, source: Path, centre, cfg, key, expected_ids) -> tuple[s
                           lambda i: pseudonym.patient(key, centre, i))
 
 
-def _row(series: Series, cfg: dict, rejected_why: str) -> dict:
-    """Index facts of a series, checked when it is a configured sequence and orientation."""
+def _row(series: Series, cfg: dict, set_aside: tuple[str, str] | None) -> dict:
+    """Index facts of a series, checked when it is a configured sequence and orientation (or lacks one);
+    set_aside: (status, reason) of a series of another patient or study."""
     facts = describe(series)
     sequence = classify(series.first, cfg["sequence_rules"])
     status, reason = "candidate", ""
-    if rejected_why:
-        status, reason = ("not used" if rejected_why.startswith("another study") else "excluded"), rejected_why
+    if set_aside:
+        status, reason = set_aside
     elif sequence in cfg["sequences"] and facts["orientation"] in (cfg["orientation"], "mixed", None):
         check(series, cfg)
         if series.problems:
@@ -127,21 +128,21 @@ def ingest_patient(
     rejected += unreadable
     series_list = group_series(slices)
     owner, how = _owner(series_list, folder, centre, cfg, key, expected_ids)
-    why: dict[int, str] = {}
+    aside: dict[int, tuple[str, str]] = {}
     if owner is None:
         rejected.append(Exclusion(centre, patient, FOLDER, STAGE, how))
-        why = {id(s): how for s in series_list}
+        aside = {id(s): ("excluded", how) for s in series_list}
     else:
         for s in series_list:
             if patient_id(s) != owner:
-                why[id(s)] = (f"PatientID (0010,0020) {pseudonym.patient(key, centre, patient_id(s))} is not the "
-                              f"folder's patient ({how})")
-        own = [s for s in series_list if id(s) not in why]
+                aside[id(s)] = ("excluded", f"PatientID (0010,0020) {pseudonym.patient(key, centre, patient_id(s))} "
+                                            f"is not the folder's patient ({how})")
+        own = [s for s in series_list if id(s) not in aside]
         if own:
             study, others = choose_study(own, cfg["study_choice"], procedure_date)
-            why |= {id(s): others[str(s.first.get("StudyInstanceUID", ""))] for s in own
-                    if str(s.first.get("StudyInstanceUID", "")) != study}
-    rows = [_row(s, cfg, why.get(id(s), "")) for s in series_list]
+            aside |= {id(s): ("not used", others[str(s.first.get("StudyInstanceUID", ""))]) for s in own
+                      if str(s.first.get("StudyInstanceUID", "")) != study}
+    rows = [_row(s, cfg, aside.get(id(s))) for s in series_list]
     out_volumes.mkdir(parents=True, exist_ok=True)
     write_volumes(series_list, rows, out_volumes)
     for row, series in zip(rows, series_list):
