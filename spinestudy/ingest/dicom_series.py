@@ -137,7 +137,11 @@ def read_slices(item: Item) -> list[Slice]:
     """The slices of one file (one, or one per frame); [] for a DICOMDIR, which is skipped quietly.
 
     Raise UnreadableFile when the file is no DICOM or its header cannot be parsed."""
-    with item.open() as fh:
+    try:
+        fh = item.open()
+    except Exception as exc:  # unreadable file or damaged ZIP member (zipfile raises several types)
+        raise UnreadableFile(f"cannot be read ({type(exc).__name__})") from None
+    with fh:
         ds = _dataset(fh)
         size = fh.seek(0, 2)
     if ds.get("SOPClassUID") == MediaStorageDirectoryStorage or "DirectoryRecordSequence" in ds:

@@ -5,6 +5,7 @@ geometry, or an exclusion line with its specific reason; never another patient's
 import gzip
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -259,10 +260,16 @@ def test_zip_inside_the_patient_folder(tmp_path, cfg, clean, reference):
     zip_files(clean, tmp_path / "in" / "export.zip", clean[0].parent)
     zip_files([zip_files(clean[:2], tmp_path / "inner.zip", clean[0].parent)], tmp_path / "in" / "nested.zip",
               tmp_path)
+    with zipfile.ZipFile(tmp_path / "in" / "damaged.zip", "w") as archive:  # stored, then one byte flipped
+        archive.writestr("IM0001.dcm", b"\x00" * 4096)
+    data = bytearray((tmp_path / "in" / "damaged.zip").read_bytes())
+    data[100] ^= 0xFF
+    (tmp_path / "in" / "damaged.zip").write_bytes(bytes(data))
     index, excl = ingest(tmp_path / "in", tmp_path / "out", cfg)
     assert_same_volume(Path(t2_of(index).volume), reference)
-    assert excl.reason.tolist() == ["ZIP archive inside a ZIP archive: not read (unpack the outer archive)"]
-    assert sorted(os.listdir(tmp_path / "in")) == ["export.zip", "nested.zip"]  # nothing unpacked there
+    assert sorted(excl.reason) == ["ZIP archive inside a ZIP archive: not read (unpack the outer archive)",
+                                   "cannot be read (BadZipFile)"]
+    assert sorted(os.listdir(tmp_path / "in")) == ["damaged.zip", "export.zip", "nested.zip"]  # nothing unpacked
 
 
 def test_whole_patient_as_zip_at_the_centre_root(tmp_path, cfg, clean, reference):
