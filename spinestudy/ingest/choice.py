@@ -52,8 +52,10 @@ def _study_date(series: Series) -> datetime | None:
         return None
 
 
-def choose_study(series_list: list[Series], rule: str, procedure: date | None) -> tuple[str, dict[str, str]]:
-    """The StudyInstanceUID to use and, for each other study, why its series are not used."""
+def choose_study(series_list: list[Series], rule: str, procedure: date | None,
+                 name: Callable[[str], str]) -> tuple[str, dict[str, str]]:
+    """The StudyInstanceUID to use and, for each other study, why its series are not used (name: a UID's
+    pseudonym for messages)."""
     dates: dict[str, datetime | None] = {}
     for s in series_list:
         dates.setdefault(str(s.first.get("StudyInstanceUID", "")), _study_date(s))
@@ -78,5 +80,5 @@ def choose_study(series_list: list[Series], rule: str, procedure: date | None) -
         if uid != chosen:
             days = (d - dates[chosen]).days if d and dates[chosen] else None
             when = f"; this study is {abs(days)} days {'after' if days >= 0 else 'before'} it" if days is not None else ""
-            reasons[uid] = f"another study was chosen ({why}){when}"
+            reasons[uid] = f"study {name(chosen)} was chosen ({why}){when}"
     return chosen, reasons

@@ -139,7 +139,7 @@ def ingest_patient(
                                             f"is not the folder's patient ({how})")
         own = [s for s in series_list if id(s) not in aside]
         if own:
-            study, others = choose_study(own, cfg["study_choice"], procedure_date)
+            study, others = choose_study(own, cfg["study_choice"], procedure_date, lambda u: pseudonym.uid(key, u))
             aside |= {id(s): ("not used", others[str(s.first.get("StudyInstanceUID", ""))]) for s in own
                       if str(s.first.get("StudyInstanceUID", "")) != study}
     rows = [_row(s, cfg, aside.get(id(s))) for s in series_list]

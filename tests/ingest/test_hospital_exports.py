@@ -347,7 +347,8 @@ def test_study_choice(tmp_path, cfg, two_studies, procedure, rule, chosen, why):
                          procedure_date=date.fromisoformat(procedure) if procedure else None)
     expected = pydicom.dcmread(sorted((two_studies / chosen).iterdir())[0]).pixel_array
     assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(t2_of(index).volume))[0], expected)
-    assert index[index.status == "not used"].reason.tolist() == [why]
+    study = index[index.status == "volume"].study_uid.iloc[0]
+    assert index[index.status == "not used"].reason.tolist() == [why.replace("another study", f"study {study}")]
 
 
 # 6. Empty patient folder --------------------------------------------------------------------------------------------
