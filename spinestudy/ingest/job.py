@@ -79,10 +79,24 @@ def write_image(image: sitk.Image, path: Path) -> None:
     sitk.WriteImage(image, str(path), useCompression=True)
 
 
-def _owner(series_list, source: Path, centre, cfg, key, expected_ids) -> tuple[str | None, str]:
+def set_aside(series_list: list[Series], source: Path, centre: str, cfg: dict, key: bytes,
+              procedure_date: date | None, expected_ids: tuple[str, ...]) -> tuple[dict[int, tuple[str, str]], str]:
+    """(status, reason) of each series (by id()) of another patient or another study, and the reason the
+    whole patient is excluded ("" when the folder's patient is established)."""
     study_id = source.stem if source.is_file() else source.name
-    return folder_patient(series_list, {study_id, *expected_ids}, cfg["patient_majority"],
-                          lambda i: pseudonym.patient(key, centre, i))
+    owner, how = folder_patient(series_list, {study_id, *expected_ids}, cfg["patient_majority"],
+                                lambda i: pseudonym.patient(key, centre, i))
+    if owner is None:
+        return {id(s): ("excluded", how) for s in series_list}, how
+    aside = {id(s): ("excluded", f"PatientID (0010,0020) {pseudonym.patient(key, centre, patient_id(s))} is not "
+                                 f"the folder's patient ({how})")
+             for s in series_list if patient_id(s) != owner}
+    own = [s for s in series_list if id(s) not in aside]
+    if own:
+        study, others = choose_study(own, cfg["study_choice"], procedure_date, lambda u: pseudonym.uid(key, u))
+        aside |= {id(s): ("not used", others[str(s.first.get("StudyInstanceUID", ""))]) for s in own
+                  if str(s.first.get("StudyInstanceUID", "")) != study}
+    return aside, ""
 
 
 def _row(series: Series, cfg: dict, set_aside: tuple[str, str] | None) -> dict:
@@ -127,21 +141,9 @@ def ingest_patient(
     slices, unreadable = read_all(found, centre, patient)
     rejected += unreadable
     series_list = group_series(slices)
-    owner, how = _owner(series_list, folder, centre, cfg, key, expected_ids)
-    aside: dict[int, tuple[str, str]] = {}
-    if owner is None:
-        rejected.append(Exclusion(centre, patient, FOLDER, STAGE, how))
-        aside = {id(s): ("excluded", how) for s in series_list}
-    else:
-        for s in series_list:
-            if patient_id(s) != owner:
-                aside[id(s)] = ("excluded", f"PatientID (0010,0020) {pseudonym.patient(key, centre, patient_id(s))} "
-                                            f"is not the folder's patient ({how})")
-        own = [s for s in series_list if id(s) not in aside]
-        if own:
-            study, others = choose_study(own, cfg["study_choice"], procedure_date, lambda u: pseudonym.uid(key, u))
-            aside |= {id(s): ("not used", others[str(s.first.get("StudyInstanceUID", ""))]) for s in own
-                      if str(s.first.get("StudyInstanceUID", "")) != study}
+    aside, doubt = set_aside(series_list, folder, centre, cfg, key, procedure_date, expected_ids)
+    if doubt:
+        rejected.append(Exclusion(centre, patient, FOLDER, STAGE, doubt))
     rows = [_row(s, cfg, aside.get(id(s))) for s in series_list]
     out_volumes.mkdir(parents=True, exist_ok=True)
     write_volumes(series_list, rows, out_volumes)
