@@ -64,14 +64,24 @@ def form_hint(centre: str, sides: dict[str, set[str]]) -> str:
     return ""
 
 
+def is_patient(entry: Path) -> bool:
+    """A patient in a centre's DICOM root: a sub-folder, or a patient sent as one archive <study id>.zip."""
+    return entry.is_dir() or (entry.is_file() and entry.suffix.lower() == ".zip")
+
+
+def entry_name(entry: Path) -> str:
+    """The study id a patient folder or archive is named by, as the centre wrote it (archive: without .zip)."""
+    return entry.stem if entry.is_file() else entry.name
+
+
 def folder_ids(root: Path, rules: dict | None) -> dict[Path, str]:
-    """Patient folder -> its id, for the sub-folders of a centre's DICOM root, sorted by name. Raises IdError
-    (the folder named: the message is for the terminal) for a folder the pattern rejects, or two folders
-    with the same id."""
+    """Patient folder (or archive) -> its id, for the patients in a centre's DICOM root, sorted by name. Raises
+    IdError (the folder named: the message is for the terminal) for a name the pattern rejects, or two
+    patients with the same id."""
     found, names = {}, {}
-    for folder in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+    for folder in sorted(p for p in Path(root).iterdir() if is_patient(p)):
         try:
-            identifier = normalise(folder.name, rules)
+            identifier = normalise(entry_name(folder), rules)
         except IdError as exc:
             raise IdError(f"patient folder {folder.name!r} {exc}") from None
         if identifier in names:

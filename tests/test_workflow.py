@@ -4,15 +4,17 @@ import gzip
 import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
 
+from conftest import REPO
 from snakemake_runner import (
     AFTER_TABLES,
+    KEY,
     LESION_STATS,
     RADIOMICS_FIGURES,
     RADIOMICS_MERGES,
@@ -23,6 +25,7 @@ from snakemake_runner import (
 from spinestudy import pseudonym
 from spinestudy.anatomy import LEVELS, label_table, modic_label
 from spinestudy.demo.dicom import write_patient
+from spinestudy.ingest.sources import label
 from tables_corpus import broken, demo
 
 pytestmark = pytest.mark.workflow
@@ -127,11 +130,12 @@ def test_planted_defects_are_in_the_exclusion_log(workdir):
 PLOTLY_BUNDLE = re.compile(r"<script>/\*\*\n\* plotly\.js v.*?</script>", re.DOTALL)
 
 
-def test_no_phi_under_results(workdir):
-    """No name part, MRN, birth date, institution or study id from the DICOM headers under results/, as
-    whole words, outside the plotly.js library the HTML pages embed (its country list holds e.g. 'Martin')."""
+def assert_no_phi(workdir: Path, planted: set[str] = frozenset()) -> None:
+    """No name part, MRN, birth date, institution or study id from the DICOM headers (nor any planted word)
+    under results/, as whole words, outside the plotly.js library the HTML pages embed (its country list holds
+    e.g. 'Martin')."""
     phi = pd.read_csv(workdir / "resources/demo/phi.csv", dtype=str)
-    secrets = set(phi.study_id) | set(phi.PatientID) | set(phi.PatientBirthDate) | set(phi.InstitutionName)
+    secrets = set(phi.study_id) | set(phi.PatientID) | set(phi.PatientBirthDate) | set(phi.InstitutionName) | planted
     for column in ("PatientName", "ReferringPhysicianName"):
         secrets |= {part for value in phi[column] for part in value.split("^") if len(part) >= 4}
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(secrets))) + r")\b")
@@ -144,6 +148,10 @@ def test_no_phi_under_results(workdir):
         leaked = sorted(set(pattern.findall(text)))
         assert not leaked, f"{path}: {leaked[:5]}"
         assert not pattern.search(str(path.relative_to(workdir))), path
+
+
+def test_no_phi_under_results(workdir):
+    assert_no_phi(workdir)
 
 
 def test_snakemake_report_has_every_caption(workdir):
@@ -185,7 +193,10 @@ def test_new_file_in_a_patient_folder_reruns_that_patient(workdir):
     counts = job_counts(snakemake(workdir))
     assert counts["ingest_batch"] == 1 and counts["radiomics_batch"] == 1
     log = pd.read_csv(workdir / "results/ingest/exclusions.csv")
-    assert "series_9/notes.txt" in log.item.tolist()
+    patient = pseudonym.patient(KEY["SPINESTUDY_PSEUDONYM_KEY"].encode(), "B", folder.name)
+    assert label(KEY["SPINESTUDY_PSEUDONYM_KEY"].encode(), patient, "series_9/notes.txt") in log.item.tolist()
+    lookup = pd.concat(pd.read_csv(p) for p in (workdir / "logs/ingest/files/B").iterdir())
+    assert lookup.path.str.endswith("series_9/notes.txt").sum() == 1  # the user finds the file by its label
 
 
 def test_corrected_table_with_an_older_mtime_reruns_tables_and_after(workdir, tmp_path):
@@ -257,3 +268,31 @@ def test_ids_in_another_form_stop_the_run_and_the_centres_form_joins_them(tmp_pa
     (tmp_path / "dicom" / "007").mkdir()
     log = snakemake(tmp_path, "--dry-run", "results/tables/analysis.parquet", fails=True)
     assert "centre A: patient folders '007' and '7' are the same id '007' (config: centres/A/ids)" in log
+
+
+def test_names_in_folder_file_and_zip_names_never_reach_results(workdir):
+    """Runs last (it changes the cohort): names, a birth date and an MRN in folder, file and ZIP names, a stray
+    file at the centre root, and a patient sent as <study id>.zip there; none of them, nor the raw study id,
+    reaches results/, and the zipped patient keeps its series."""
+    planted = {"KOWALCZYK", "BARTHOLOMEW", "19471103", "MRN99117733"}
+    dicom = workdir / "resources/demo/A/dicom"
+    folders = sorted(p for p in dicom.iterdir() if p.is_dir())
+    named = folders[0] / "KOWALCZYK_BARTHOLOMEW_19471103"
+    named.mkdir()
+    (named / "MRN99117733_KOWALCZYK.txt").write_text("referral letter")
+    with zipfile.ZipFile(folders[0] / "KOWALCZYK_19471103_MRN99117733.zip", "w") as archive:
+        archive.writestr("BARTHOLOMEW_MRN99117733.txt", "referral letter")
+    (dicom / "KOWALCZYK_MRN99117733.pdf").write_bytes(b"%PDF-1.4")
+    zipped = folders[-1]
+    index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
+    patient = pseudonym.patient(KEY["SPINESTUDY_PSEUDONYM_KEY"].encode(), "A", zipped.name)
+    before = index[index.patient == patient].drop(columns="volume").reset_index(drop=True)
+    shutil.make_archive(str(zipped), "zip", zipped)
+    shutil.rmtree(zipped)
+    snakemake(workdir)
+    assert_no_phi(workdir, planted)
+    index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
+    after = index[index.patient == patient].drop(columns="volume").reset_index(drop=True)
+    pd.testing.assert_frame_equal(after, before)
+    log = pd.read_csv(workdir / "results/ingest/exclusions.csv", keep_default_na=False)
+    assert (log.reason == "file outside any patient folder").sum() == 2  # the demo's stray file and the PDF

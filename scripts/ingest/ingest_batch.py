@@ -15,4 +15,7 @@ ingest_batch(
     out_index=snakemake.output.index,
     out_exclusions=snakemake.output.exclusions,
     out_volumes=snakemake.output.volumes,
+    out_lookup=snakemake.output.lookup,
+    procedure_dates=snakemake.params.procedure_dates,
+    patient_ids=snakemake.input.patient_ids or None,
 )

@@ -10,6 +10,8 @@ from snakemake.utils import validate
 
 from spinestudy import ids, pseudonym
 from spinestudy.ingest import images
+from spinestudy.ingest.sources import walk
+from spinestudy.tables.procedure_dates import procedure_dates
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -44,14 +46,12 @@ def dicom_root(centre):
 
 @functools.cache
 def folder_digest(folder):
-    """SHA-256 of every file's path, size and mtime under a patient folder. As a job parameter it makes
-    the job rerun when any file is added, removed or changed, while the job's input stays one folder
-    (thousands of per-file inputs would dominate DAG construction in large studies)."""
-    listing = sorted(
-        (p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in Path(folder).rglob("*")
-        if p.is_file()
-    )
+    """SHA-256 of every file's path, size and mtime under a patient folder (links followed) or of its ZIP
+    archive. As a job parameter it makes the job rerun when any file is added, removed or changed, while the
+    job's input stays one folder (thousands of per-file inputs would dominate DAG construction in large studies)."""
+    folder = Path(folder)
+    files = [folder] if folder.is_file() else walk(folder)[0]
+    listing = sorted((p.relative_to(folder.parent).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     return hashlib.sha256(repr(listing).encode()).hexdigest()
 
 
@@ -88,7 +88,7 @@ def _image_batches(centre):
 
 
 def batches(centre):
-    """Batch -> {pseudonym: patient folder} for a centre (one folder per patient under its DICOM root). A
+    """Batch -> {pseudonym: patient folder} for a centre (one folder or <id>.zip per patient under its DICOM root). A
     batch is the patients whose pseudonyms share their first `batch_digits` hex digits, so a new patient
     never moves another to a different batch."""
     cohort_ready()
@@ -105,7 +105,7 @@ def stray_files(centre):
     if centre in IMAGE_CENTRES:  # no DICOM root: every file matching the images: pattern is a patient's
         return []
     cohort_ready()
-    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
+    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file() and not ids.is_patient(p))
 
 
 def per_batch(pattern, keep=lambda patient: True):
@@ -144,7 +144,7 @@ def batch_masks(wildcards, keep=lambda patient: True):
     masks = {}
     for patient, folder in batch(wildcards).items():
         if keep(patient):
-            path = Path(pattern.format(id=folder.name)) if pattern else None
+            path = Path(pattern.format(id=ids.entry_name(folder))) if pattern else None
             masks[patient] = str(path) if path and path.is_file() else None
     return masks
 
@@ -159,3 +159,18 @@ ROBUSTNESS = config["radiomics_stats"]["robustness"]
 
 def in_robustness_sample(patient):
     return int(patient.removeprefix("p"), 16) < ROBUSTNESS["sample"] * 16 ** (len(patient) - 1)
+
+
+@functools.cache
+def centre_procedure_dates(centre):
+    cohort_ready()
+    spec = config["centres"][centre]
+    return procedure_dates(centre, spec.get("clinical"), KEY, spec.get("ids"))
+
+
+def batch_procedure_dates(wc):
+    """Pseudonym -> procedure date of a batch's patients (only when the study choice rule uses it)."""
+    if config["ingest"]["study_choice"] != "latest_on_or_before_procedure":
+        return {}
+    dates = centre_procedure_dates(wc.centre)
+    return {p: dates.get(p) for p in batch(wc)}

@@ -1,14 +1,17 @@
 # DICOM ingestion: one job per batch of patient folders (config batch_digits; by default one patient),
-# then the cohort-wide index and exclusion log.
+# then the cohort-wide index and exclusion log. Files are named by keyed labels in results/; the label ->
+# path lookups go to logs/ingest/files/ (local, never under results/).
 
 
 rule ingest_batch:
     input:
         folders=lambda wc: list(map(str, batch(wc).values())),
+        patient_ids=lambda wc: config["centres"][wc.centre].get("dicom_patient_ids", []),
     output:
         index="results/ingest/batches/{centre}/{batch}.parquet",
         exclusions="results/ingest/batches/{centre}/{batch}.exclusions.csv",
         volumes=directory("results/ingest/volumes/{centre}/{batch}"),
+        lookup="logs/ingest/files/{centre}/{batch}.csv",
     log:
         "logs/ingest_batch/{centre}/{batch}.log",
     wildcard_constraints:
@@ -22,6 +25,7 @@ rule ingest_batch:
     params:
         folders=lambda wc: {p: str(f) for p, f in batch(wc).items()},
         files=lambda wc: [folder_digest(f) for f in batch(wc).values()],
+        procedure_dates=batch_procedure_dates,
         ingest=config["ingest"],
     script:
         "../../scripts/ingest/ingest_batch.py"
@@ -72,7 +76,8 @@ rule ingest_exclusions:
     input:
         per_batch("results/ingest/batches/{centre}/{batch}.exclusions.csv"),
     output:
-        "results/ingest/exclusions.csv",
+        exclusions="results/ingest/exclusions.csv",
+        lookup="logs/ingest/files/outside_patient_folders.csv",
     log:
         "logs/ingest_exclusions.log",
     conda:
