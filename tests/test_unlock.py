@@ -3,6 +3,8 @@
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from spinestudy.unlock import release, snakemake_processes
 
@@ -13,6 +15,15 @@ def locked(directory):
     (locks / "0.input.lock").write_text("/data/a.dcm\n")
     (locks / "0.output.lock").write_text("results/ingest/series_index.parquet\n")
     return locks
+
+
+def started(process: subprocess.Popen) -> subprocess.Popen:
+    """The process once it runs its own command line (right after fork, /proc shows the parent's)."""
+    deadline = time.monotonic() + 30
+    while b"snakemake" not in Path(f"/proc/{process.pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline, "the test process did not start"
+        time.sleep(0.05)
+    return process
 
 
 def test_lock_of_an_interrupted_run_is_removed(tmp_path):
@@ -27,8 +38,8 @@ def test_lock_stays_while_snakemake_runs_in_the_directory(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     sleep = [sys.executable, "-c", "import time; time.sleep(60)", "snakemake", "--cores", "2"]
-    here = subprocess.Popen(sleep, cwd=tmp_path)
-    other = subprocess.Popen(sleep, cwd=elsewhere)
+    here = started(subprocess.Popen(sleep, cwd=tmp_path))
+    other = started(subprocess.Popen(sleep, cwd=elsewhere))
     try:
         assert snakemake_processes(tmp_path) == [here.pid]
         assert snakemake_processes(elsewhere) == [other.pid]

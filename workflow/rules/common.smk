@@ -142,9 +142,10 @@ def batch_masks(wildcards, keep=lambda patient: True):
     """Pseudonym -> ROI mask file (None when the centre has none for the patient) of a batch's patients."""
     pattern = config["centres"][wildcards.centre].get("masks")
     masks = {}
-    for patient, folder in batch(wildcards).items():
+    for patient, source in batch(wildcards).items():  # a patient folder or archive, or images.PatientImages
         if keep(patient):
-            path = Path(pattern.format(id=ids.entry_name(folder))) if pattern else None
+            name = source.name if wildcards.centre in IMAGE_CENTRES else ids.entry_name(source)
+            path = Path(pattern.format(id=name)) if pattern else None
             masks[patient] = str(path) if path and path.is_file() else None
     return masks
 
