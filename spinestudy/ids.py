@@ -38,7 +38,7 @@ def normalise(identifier: str, rules: dict | None) -> str:
     return text
 
 
-def _loose(identifier: str) -> str:
+def loose(identifier: str) -> str:
     """An id without case and without leading zeros in its numbers: '007' and 'a7' -> '7', 'a7'."""
     return re.sub(r"(?<![0-9])0+(?=[0-9])", "", identifier.lower())
 
@@ -49,8 +49,9 @@ def form_hint(centre: str, sides: dict[str, set[str]]) -> str:
     names = list(sides)
     for i, first in enumerate(names):
         for second in names[i + 1:]:
-            loose = {_loose(a): a for a in sides[first]}
-            pairs = sorted((loose[_loose(b)], b) for b in sides[second] if _loose(b) in loose and loose[_loose(b)] != b)
+            by_form = {loose(a): a for a in sides[first]}
+            pairs = sorted((by_form[loose(b)], b) for b in sides[second]
+                           if loose(b) in by_form and by_form[loose(b)] != b)
             if len(pairs) > len(sides[first] & sides[second]):
                 a, b = pairs[0]
                 if a.lower() == b.lower():

@@ -1,7 +1,8 @@
 """Which of a patient folder's series belong to the patient, and which study is used.
 
 The folder's patient is never guessed: it is the PatientID (0010,0020) that matches the folder's study id
-(or the centre's PatientID mapping), else one held by a clear majority of the series; in any doubt the
+(or the centre's PatientID mapping) as written, else once case and leading zeros are ignored (a folder
+`a007` and PatientID `A7`), else one held by a clear majority of the series; in any doubt the
 whole patient is excluded. Of several studies of the patient, one is chosen by the configured rule.
 """
 
@@ -9,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 
+from spinestudy import ids
 from spinestudy.ingest.dicom_series import Series
 
 RULES = ("latest_on_or_before_procedure", "earliest", "latest")
@@ -28,9 +30,13 @@ def folder_patient(series_list: list[Series], expected: set[str], majority: floa
     if len(counts) <= 1:
         return next(iter(counts), ""), ""
     wanted = {e.strip().casefold() for e in expected}
-    matching = sorted(i for i in counts if i.casefold() in wanted)
+    matching, form = sorted(i for i in counts if i.casefold() in wanted), ""
+    if not matching:
+        wanted = {ids.loose(e.strip()) for e in expected}
+        matching = sorted(i for i in counts if ids.loose(i) in wanted)
+        form = " once case and leading zeros are ignored"
     if len(matching) == 1:
-        return matching[0], f"PatientID {name(matching[0])} matches the folder's study id"
+        return matching[0], f"PatientID {name(matching[0])} matches the folder's study id{form}"
     top, n = counts.most_common(1)[0]
     total = sum(counts.values())
     if not matching and n / total >= majority and list(counts.values()).count(n) == 1:
