@@ -7,6 +7,8 @@ if config["cohort"] == "demo":
         params:
             out=config["demo"]["out"],
             patients=config["demo"]["patients"],
+            imaging_patients=config["demo"].get("imaging_patients"),
+            imaging_centres=IMAGING_CENTRES,
             seed=config["demo"]["seed"],
             centres=CENTRES,
         threads: workflow.cores
