@@ -1,5 +1,5 @@
-"""Modic classifier: nested cross-validation finds the planted shapes, stays at chance on noise and on permuted
-labels, while the paper's protocol (selection on all data) reports accuracy that noise alone produces."""
+"""Modic classifier: nested cross-validation finds the planted (overlapping) shapes, stays at chance on noise and
+on permuted labels, while the paper's protocol (selection on all data) reports accuracy that noise alone produces."""
 
 import json
 
@@ -26,8 +26,9 @@ def test_nested_cv_finds_the_planted_shapes(lesion_design):
     lasso, report = mc.run(x, y, groups, FAST)
     nested = report["nested"]["metrics"]
     assert report["class_counts"] == {"I": 34, "II": 62} and not notes
-    assert nested["balanced_accuracy"]["estimate"] > 0.9 and nested["balanced_accuracy"]["ci_low"] > 0.5
-    assert nested["auc_macro"]["estimate"] > 0.9
+    # mixed type I/II lesions (phantom.FATTY_SHARE_BETA): realistic, not perfect separation
+    assert 0.7 < nested["balanced_accuracy"]["estimate"] < 0.92 and nested["balanced_accuracy"]["ci_low"] > 0.5
+    assert 0.75 < nested["auc_macro"]["estimate"] < 0.97
     assert not lasso.empty and (lasso["coefficient"] != 0).all() and lasso["target"].eq("II").all()
     assert set(lasso["feature"]) == set(report["paper"]["selected_features"])
     assert sum(map(sum, report["nested"]["confusion_matrix"]["matrix"])) == len(y)
