@@ -92,9 +92,10 @@ PLANTED_SHAPE_EFFECTS = {
         "expected_nested_balanced_accuracy": [0.7, 0.9],
     },
     "expected_order": {  # Modic types from highest to lowest median (PyRadiomics definitions)
-        "original_shape_Sphericity": [2, 1, 3],  # thick ellipsoid > mixed, band-like type I > small irregular
-        "original_shape_Flatness": [2, 3, 1],
+        "original_shape_Flatness": [2, 3, 1],  # thick ellipsoid > small irregular > mixed, band-like type I
     },
+    # type II (thick ellipsoids) has the highest median; types I (mixed) and III are close in sphericity
+    "type_ii_highest": ["original_shape_Sphericity", "original_shape_Flatness"],
 }
 
 

@@ -97,15 +97,16 @@ def diagnostic(stages: dict[str, pd.DataFrame], settings: dict, note: str) -> pd
 class CentreComBat(TransformerMixin, BaseEstimator):
     """ComBat as a scikit-learn step: column 0 of X is the centre (a numeric code), the others the features.
     fit estimates the centres' location and scale (combatlearn, parametric empirical Bayes) from the rows it
-    is given; transform applies them to any rows of known centres and drops the centre column. Features that
-    are constant within a training centre pass through unchanged (ComBat cannot scale them)."""
+    is given; transform applies them to the rows of those centres and drops the centre column. Features that
+    are constant within a training centre, and rows of a centre absent from the training rows (a small centre
+    inside a fold), pass through unchanged: ComBat has no estimate for them."""
 
     def fit(self, X, y=None):
         X = validate_data(self, X)
         centre, values = X[:, 0], X[:, 1:]
         spread = pd.DataFrame(values).groupby(centre).std()
         self.adjusted_ = (spread.gt(0).all() & (pd.Series(centre).value_counts().min() >= 2)).to_numpy()
-        self.model_ = None
+        self.model_, self.centres_ = None, np.unique(centre)
         if len(spread) >= 2 and self.adjusted_.any():
             self.model_ = ComBatModel(method="johnson").fit(pd.DataFrame(values[:, self.adjusted_]),
                                                             batch=pd.Series(centre))
@@ -115,9 +116,10 @@ class CentreComBat(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         out = X[:, 1:].copy()
-        if self.model_ is not None:
-            adjusted = self.model_.transform(pd.DataFrame(out[:, self.adjusted_]), batch=pd.Series(X[:, 0]))
-            out[:, self.adjusted_] = adjusted.to_numpy()
+        known = np.isin(X[:, 0], self.centres_)
+        if self.model_ is not None and known.any():
+            part = pd.DataFrame(out[np.ix_(known, self.adjusted_)])
+            out[np.ix_(known, self.adjusted_)] = self.model_.transform(part, batch=pd.Series(X[known, 0])).to_numpy()
         return out
 
     def get_feature_names_out(self, input_features=None):

@@ -239,6 +239,9 @@ def test_planted_shape_effect():
         medians = [np.median(values[feature][t]) for t in order]
         assert all(len(values[feature][t]) >= 4 for t in order)
         assert all(a > b for a, b in zip(medians, medians[1:])), (feature, order, medians)
+    for feature in effects["type_ii_highest"]:
+        medians = {t: np.median(v) for t, v in values[feature].items()}
+        assert max(medians, key=medians.get) == 2, (feature, medians)
 
 
 def _sphericity(mask: np.ndarray, grid, stats, label: int) -> float:

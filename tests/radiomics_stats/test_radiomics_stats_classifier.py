@@ -101,3 +101,5 @@ def test_centre_combat_learns_on_training_rows_and_drops_the_centre_column():
     means = pd.DataFrame(out).groupby(centre[1::2]).mean()
     assert (means.diff().iloc[1].abs() < 1.0).all()  # a 5-unit centre shift removed from unseen rows
     assert step.get_feature_names_out(["centre", "a", "b", "c", "d"]).tolist() == ["a", "b", "c", "d"]
+    unseen = np.column_stack([np.full(3, 7.0), values[:3]])  # a centre the training rows did not have
+    np.testing.assert_array_equal(step.transform(unseen), values[:3])
