@@ -29,6 +29,8 @@ def test_nested_cv_finds_the_planted_shapes(lesion_design):
     # mixed type I/II lesions (phantom.FATTY_SHARE_BETA): realistic, not perfect separation
     assert 0.7 < nested["balanced_accuracy"]["estimate"] < 0.92 and nested["balanced_accuracy"]["ci_low"] > 0.5
     assert 0.75 < nested["auc_macro"]["estimate"] < 0.97
+    paper = report["paper"]["metrics"]
+    assert paper["balanced_accuracy"]["estimate"] > nested["balanced_accuracy"]["estimate"]  # selection on all data
     assert not lasso.empty and (lasso["coefficient"] != 0).all() and lasso["target"].eq("II").all()
     assert set(lasso["feature"]) == set(report["paper"]["selected_features"])
     assert sum(map(sum, report["nested"]["confusion_matrix"]["matrix"])) == len(y)
