@@ -8,7 +8,10 @@ CORES  ?= all
 
 .PHONY: run test clean system
 
+# A run killed outright leaves Snakemake's lock behind: spinestudy.unlock removes it when no Snakemake process
+# runs here, and rerun-incomplete (profiles/default) redoes the jobs the killed run left unfinished.
 run: $(STAMP) system
+	$(BIN)/python -m spinestudy.unlock
 	$(BIN)/snakemake --cores $(CORES)
 
 test: $(STAMP) system

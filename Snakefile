@@ -18,6 +18,7 @@ include: "workflow/rules/radiomics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/radiomics_stats.smk"
+include: "workflow/rules/provenance.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -30,12 +31,16 @@ rule all:
         "results/radiomics/exclusions.csv",
         "results/tables/analysis.parquet",
         "results/tables/gradings_long.parquet",
+        "results/tables/reads_long.parquet",
         "results/tables/exclusions.csv",
         "results/tables/flow.csv",
         "results/tables/missingness.csv",
         expand("results/stats/{name}", name=STATS.values()),
+        "results/stats/agreement.csv",
         RADIOMICS_STATS_OUTPUTS,
         expand("results/figures/{figure}.{fmt}", figure=FIGURE_INPUTS, fmt=FIGURE_FORMATS),
         "results/tables.xlsx",
         "results/report/study.html",
         "results/report/checklist.csv",
+        "results/provenance/version.json",
+        "results/provenance/changes.csv",

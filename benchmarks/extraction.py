@@ -77,6 +77,8 @@ def run_spinestudy(table: pd.DataFrame, params: Path, work: Path) -> tuple[float
         rx.extract_patient({"T2": rows.Image.iloc[0]}, rows.Mask.iloc[0], {int(v): str(v) for v in rows.Label}, params,
                            "bench", patient, work / f"{patient}.parquet", work / f"{patient}.diag.parquet")
     seconds = time.perf_counter() - start  # outputs written; reading them back is the comparison's work
+    paths = pd.concat([pd.read_parquet(work / f"{p}.diag.parquet") for p in table.patient.unique()])
+    print("extraction paths:", paths.extraction_path.value_counts().to_dict())
     return seconds, pd.concat([pd.read_parquet(work / f"{p}.parquet") for p in table.patient.unique()])
 
 

@@ -1,9 +1,12 @@
-"""Command line: `spinestudy demo`, `spinestudy tables` and `spinestudy pseudonym`."""
+"""Command line: `spinestudy demo`, `tables`, `pseudonym`, and the data versions: `changes`, `freeze`."""
 
 import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
 
 from spinestudy import config as configuration
-from spinestudy import pseudonym
+from spinestudy import ids, pseudonym
 
 
 def _demo(args) -> None:
@@ -17,23 +20,64 @@ def _demo(args) -> None:
 
 
 def _pseudonym(args) -> None:
-    key = pseudonym.key_from_config(configuration.load(args.config))
+    config = configuration.load(args.config)
+    key, rules = pseudonym.key_from_config(config), config["centres"].get(args.centre, {}).get("ids")
     for identifier in args.ids:
-        print(f"{identifier}\t{pseudonym.patient(key, args.centre, identifier)}")
+        print(f"{identifier}\t{pseudonym.patient(key, args.centre, ids.normalise(identifier, rules))}")
 
 
 def _tables(args) -> None:
     import yaml
 
+    from spinestudy.tables.coverage import CoverageError
     from spinestudy.tables.merge import build_tables
+    from spinestudy.tables.readers import TableError
 
     config = configuration.load(args.config)
     if args.centres:
         with open(args.centres) as fh:
             config = configuration.validate(config | {"centres": yaml.safe_load(fh)["centres"]})
-    build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
-                 on_invalid=config["tables"]["on_invalid"], mcid_threshold=config["tables"]["mcid_threshold"])
+    settings = config["tables"]
+    try:
+        build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
+                     on_invalid=settings["on_invalid"], mcid_threshold=settings["mcid_threshold"],
+                     study_window=settings["study_window"], min_patients=settings["min_patients"])
+    except (TableError, CoverageError) as exc:
+        raise SystemExit(str(exc)) from None
     print(f"tables written to {args.out}")
+
+
+def _current(results: str) -> tuple[Path, str]:
+    root = Path(results) / "provenance"
+    if not (root / "version.json").exists():
+        raise SystemExit(f"no data version in {root}: run the workflow first (its provenance rule records one)")
+    return root, json.loads((root / "version.json").read_text())["version"]
+
+
+def _changes(args) -> None:
+    from spinestudy.provenance import changes, store
+
+    root, current = _current(args.results)
+    alpha = 1 - configuration.load(args.config)["stats"]["associations"]["confidence"]
+    try:
+        result = changes.write_changes(root, current, args.since, alpha, root / "changes.csv")
+    except store.VersionNotFound as exc:
+        raise SystemExit(str(exc))
+    print(f"changes from {result['since']} to {current}: {root / 'changes.csv'}")
+    for item, n in result["patients"].items():
+        print(f"  patients {item}: {n}")
+    print(f"  manuscript numbers moved: {result['numbers_moved']} ({result['flagged']} flagged)")
+
+
+def _freeze(args) -> None:
+    from spinestudy.provenance import store
+
+    root, current = _current(args.results)
+    try:
+        store.freeze(root, args.name, current, datetime.now(timezone.utc).date().isoformat())
+    except (ValueError, store.VersionNotFound) as exc:
+        raise SystemExit(str(exc))
+    print(f"release {args.name!r} = data version {current}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,6 +101,15 @@ def main(argv: list[str] | None = None) -> None:
     tables.add_argument("--centres", help="YAML file whose `centres` replace the config's (e.g. config/spider.yaml)")
     tables.add_argument("--out", required=True)
     tables.set_defaults(func=_tables)
+    since = sub.add_parser("changes", help="what changed since a data version or release: results/provenance/changes.csv")
+    since.add_argument("--since", required=True, help="a version id (history.csv) or a release name (releases.csv)")
+    since.add_argument("--results", default="results")
+    since.add_argument("--config", default="config/config.yaml")
+    since.set_defaults(func=_changes)
+    freeze = sub.add_parser("freeze", help="name the current data version as a release, e.g. submitted-2026-03")
+    freeze.add_argument("name")
+    freeze.add_argument("--results", default="results")
+    freeze.set_defaults(func=_freeze)
     args = parser.parse_args(argv)
     args.func(args)
 

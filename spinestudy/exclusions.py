@@ -10,7 +10,7 @@ import pandas as pd
 class Exclusion:
     centre: str
     patient: str  # pseudonym, or "" when the item belongs to no patient
-    item: str  # file (relative to the patient folder), series number, table row or ROI
+    item: str  # file (keyed label, never its name), series number, table row or ROI
     stage: str
     reason: str
 

@@ -8,27 +8,33 @@ from pathlib import Path
 
 from conftest import REPO
 
-FIGURES = ["flow", "prevalence", "forest", "shape_by_modic", "mwu_screen", "lasso_features", "classifier",
+FIGURES = ["flow", "prevalence", "forest", "agreement", "shape_by_modic", "mwu_screen", "lasso_features", "classifier",
            "correlations", "combat"]
-RADIOMICS_FIGURES = FIGURES[3:]
+RADIOMICS_FIGURES = FIGURES[4:]
 LESION_STATS = ["lesion_features", "modic_shape", "mwu_screen", "modic_classifier", "feature_correlations"]
 REPORT = ["manuscript_tables", "study_report", "checklist", "all"]
 # Jobs that rerun, once each, when the analysis tables change: statistics, lesion statistics, figures, report.
 AFTER_TABLES = {rule: 1 for rule in ["tables", *(f"stats_{m}" for m in ("table1", "posthoc", "prevalence", "lasso",
-                                                                         "associations")),
-                                     *LESION_STATS, *(f"figure_{f}" for f in FIGURES), *REPORT]}
+                                                                         "associations", "agreement")),
+                                     *LESION_STATS, *(f"figure_{f}" for f in FIGURES), "provenance", *REPORT]}
 RADIOMICS_MERGES = {"radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1}
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"}
 
 
-def snakemake(workdir: Path, *args: str, config: str = "config.yaml") -> str:
-    """Run Snakemake in workdir with workdir/config; fail the test with its log tail if it fails."""
-    result = subprocess.run(
-        SNAKEMAKE + ["--directory", str(workdir), "--configfile", str(workdir / config), *args],
-        capture_output=True, text=True, env=os.environ | KEY,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+def command(workdir: Path, *args: str, config: str = "config.yaml", cores: str | None = "2") -> list[str]:
+    """The Snakemake command line for workdir with workdir/config (without --cores when cores is None); args
+    come first, as --configfile takes every value after it."""
+    return SNAKEMAKE + (["--cores", cores] if cores else []) + [
+        *args, "--directory", str(workdir), "--configfile", str(workdir / config)]
+
+
+def snakemake(workdir: Path, *args: str, config: str = "config.yaml", cores: str | None = "2",
+              fails: bool = False) -> str:
+    """Run Snakemake in workdir; fail the test with its log tail if it fails (or, with fails, if it succeeds)."""
+    result = subprocess.run(command(workdir, *args, config=config, cores=cores), capture_output=True, text=True,
+                            env=os.environ | KEY)
+    assert (result.returncode != 0) == fails, result.stdout[-3000:] + result.stderr[-5000:]
     return result.stdout + result.stderr
 
 

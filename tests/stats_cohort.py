@@ -17,7 +17,32 @@ def cohort(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, pd.Data
     clinical, gradings, truth = demo_tables.simulate_cohort(n, list(centres), seed)
     ids = clinical[["study_id", "centre"]].assign(patient=[f"p{i:012x}" for i in range(len(clinical))])
     clinical = clinical.merge(ids).drop(columns="study_id")
-    graded = gradings.merge(ids).drop(columns="study_id")
+    levels, endplates = grading_tables(gradings.merge(ids).drop(columns="study_id"))
+    scores = derived.patient_scores(derived.level_scores(levels, endplates))
+    analysis = clinical.merge(scores, on=KEY).assign(n_volumes=pd.NA)
+    analysis = analysis.assign(
+        age=analysis["age"].astype(float),
+        age_decade=derived.age_decade(analysis["age"]),
+        mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"]),
+    )[list(dtypes(Analysis))].astype(dtypes(Analysis))
+    long = merge.gradings_long({"levels": levels, "endplates": endplates})
+    return analysis.sort_values(KEY).reset_index(drop=True), long, truth
+
+
+def reads(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, dict]:
+    """(reads_long, truth['agreement']) as merge.build_tables would write them for a demo cohort whose every
+    patient is read again by a second reader and by the first reader (demo_tables.plant_reads)."""
+    clinical, gradings, _ = demo_tables.simulate_cohort(n, list(centres), seed)
+    again, truth = demo_tables.plant_reads(gradings, seed)
+    ids = clinical[["study_id", "centre"]].assign(patient=[f"p{i:012x}" for i in range(len(clinical))])
+    frames = [merge.gradings_long(dict(zip(("levels", "endplates"), grading_tables(
+        frame.merge(ids).drop(columns="study_id"))))).assign(read=read)
+        for read, frame in {"reader1": gradings, **again}.items()]
+    return pd.concat(frames, ignore_index=True), truth
+
+
+def grading_tables(graded: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """LevelGradings- and EndplateGradings-shaped tables of canonical demo gradings with pseudonyms."""
     na_int, na_bool = pd.array([pd.NA] * len(graded), "Int64"), pd.array([pd.NA] * len(graded), "boolean")
     levels = graded[KEY + ["level"]].assign(
         **{c: graded[c].astype("Int64") for c in ("pfirrmann", "jarosz_height", "osteophytes")},
@@ -29,15 +54,7 @@ def cohort(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, pd.Data
                                        tep=graded[f"tep_{side}"].astype("Int64"), endplate_defect=na_bool)
         for side in ("upper", "lower")
     ], ignore_index=True)
-    scores = derived.patient_scores(derived.level_scores(levels, endplates))
-    analysis = clinical.merge(scores, on=KEY).assign(n_volumes=pd.NA)
-    analysis = analysis.assign(
-        age=analysis["age"].astype(float),
-        age_decade=derived.age_decade(analysis["age"]),
-        mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"]),
-    )[list(dtypes(Analysis))].astype(dtypes(Analysis))
-    long = merge.gradings_long({"levels": levels, "endplates": endplates})
-    return analysis.sort_values(KEY).reset_index(drop=True), long, truth
+    return levels, endplates
 
 
 def rudds_results(folder: Path, config: dict) -> tuple[dict[str, Path], dict]:

@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from spinestudy.demo import tables as demo_tables
+from spinestudy.ingest.job import INDEX_COLUMNS
 from spinestudy.tables import readers as table_io
+from spinestudy.tables.schemas import SeriesIndex
 
 KEY = b"tables-test-key"
 CENTRES = ("A", "B", "C", "D")
@@ -49,3 +51,11 @@ def set_cell(row: int, column: str, value: str):
 def digest(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under folder (to prove inputs are never modified)."""
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def series_index(rows):
+    """A minimal valid series index with one row per (centre, patient, status)."""
+    frame = pd.DataFrame([{c: None for c in INDEX_COLUMNS} | {
+        "centre": c, "patient": p, "study_uid": f"2.25.{i}", "series_uid": f"2.25.{100 + i}",
+        "series_number": i, "sequence": "T2", "n_slices": 15, "status": s} for i, (c, p, s) in enumerate(rows)])
+    return SeriesIndex.validate(frame)

@@ -11,6 +11,14 @@ def test_shipped_config_is_valid(config):
     assert validate(config) is config
 
 
+def test_images_pattern_or_mapping_is_valid_instead_of_dicom(config):
+    for images in ("/data/north/{id}/{sequence}.nii.gz", {"T1": "/spider/{id}_t1.mha", "T2": "/spider/{id}_t2.mha"}):
+        changed = copy.deepcopy(config)
+        changed["centres"]["A"].pop("dicom")
+        changed["centres"]["A"]["images"] = images
+        assert validate(changed) is changed
+
+
 @pytest.mark.parametrize(
     "change, named",
     [
@@ -21,6 +29,9 @@ def test_shipped_config_is_valid(config):
         (lambda c: c["ingest"].pop("orientation"), "ingest: 'orientation' is a required property"),
         (lambda c: c["ingest"]["sequence_rules"].append({"sequence": "T1", "description": "(t1"}),
          "ingest/sequence_rules/7/description: '(t1' is not a 'regex'"),
+        (lambda c: c["centres"]["A"].update(images="/data/{id}/T2.nii.gz"), "centres/A: {'dicom': "),
+        (lambda c: c["centres"]["B"].pop("dicom") and c["centres"]["B"].update(images={"T2": "/data/T2.nrrd"}),
+         "centres/B/images: {'T2': '/data/T2.nrrd'} is not valid under any of the given schemas"),
     ],
 )
 def test_broken_config_names_the_key(config, change, named):

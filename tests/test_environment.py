@@ -19,12 +19,29 @@ def _pins(lines) -> dict[str, str]:
     return pins
 
 
+def _conda_env(path) -> tuple[list[str], list[str]]:
+    """A conda environment file's conda packages and pip requirements."""
+    dependencies = yaml.safe_load(path.read_text())["dependencies"]
+    return [d for d in dependencies if isinstance(d, str)], next(d["pip"] for d in dependencies if isinstance(d, dict))
+
+
 def test_environment_yml_and_pyproject_pin_the_same_versions():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     pyproject = _pins(project["dependencies"] + project["optional-dependencies"]["test"])
-    env = yaml.safe_load((REPO / "environment.yml").read_text())
-    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert pyproject and pyproject == _pins(pip_section)
+    assert pyproject and pyproject == _pins(_conda_env(REPO / "environment.yml")[1])
+
+
+def test_rules_conda_environment_pins_the_same_versions():
+    """workflow/envs/spinestudy.yaml (every rule's `conda:`) plus what its post-deploy script installs: the
+    run-time pins of pyproject.toml, on the Python of environment.yml."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    conda, pip = _conda_env(REPO / "workflow/envs/spinestudy.yaml")
+    post_deploy = (REPO / "workflow/envs/spinestudy.post-deploy.sh").read_text()
+    installed = re.findall(r"^python -m pip install .*?(\S+==\S+)$", post_deploy, re.MULTILINE)
+    assert installed == ["pyradiomics==3.0.1"] and "pip install --no-deps -e ." in post_deploy
+    assert _pins(pip + installed) == _pins(project["dependencies"])
+    python = [d for d in conda if d.startswith("python=")]
+    assert python == [d for d in _conda_env(REPO / "environment.yml")[0] if d.startswith("python=")] == ["python=3.11"]
 
 
 def test_installed_versions_are_the_pinned_ones():

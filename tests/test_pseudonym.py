@@ -35,3 +35,20 @@ def test_key_comes_from_environment_first(monkeypatch, config):
     assert pseudonym.key_from_config(config) == config["pseudonym"]["key"].encode()
     with pytest.raises(pseudonym.MissingKeyError, match=config["pseudonym"]["key_env"]):
         pseudonym.key_from_config({"pseudonym": {"key_env": config["pseudonym"]["key_env"]}})
+
+
+def test_own_cohort_refuses_the_demo_key(monkeypatch, config, tmp_path):
+    env = config["pseudonym"]["key_env"]
+    monkeypatch.delenv(env, raising=False)
+    own = dict(config, cohort="own")
+    with pytest.raises(pseudonym.MissingKeyError, match=f"set the environment variable {env}"):
+        pseudonym.key_from_config(own)
+    monkeypatch.setenv(env, "from-the-env")
+    assert pseudonym.key_from_config(own) == b"from-the-env"
+    monkeypatch.delenv(env)
+    (tmp_path / "key").write_text("from-a-file-outside\n")
+    assert pseudonym.key_from_config(dict(own, pseudonym=dict(own["pseudonym"], key_file=str(tmp_path / "key")))) \
+        == b"from-a-file-outside"
+    inside = dict(own, pseudonym=dict(own["pseudonym"], key_file=str(pseudonym.REPO / "config" / "config.yaml")))
+    with pytest.raises(pseudonym.MissingKeyError, match="inside the repository"):
+        pseudonym.key_from_config(inside)

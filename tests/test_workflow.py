@@ -1,18 +1,21 @@
 """The Snakemake DAG end to end on a small generated demo cohort: outputs, PHI, incremental reruns."""
 
 import gzip
+import os
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
 from plotly.offline import get_plotlyjs
 
+from conftest import REPO
 from snakemake_runner import (
     AFTER_TABLES,
+    KEY,
     LESION_STATS,
     RADIOMICS_FIGURES,
     RADIOMICS_MERGES,
@@ -20,8 +23,11 @@ from snakemake_runner import (
     job_counts,
     snakemake,
 )
+from spinestudy import pseudonym
 from spinestudy.anatomy import LEVELS, label_table, modic_label
 from spinestudy.demo.dicom import write_patient
+from spinestudy.ingest.sources import label
+from tables_corpus import broken, demo
 
 pytestmark = pytest.mark.workflow
 
@@ -73,6 +79,29 @@ def test_tables_cover_every_patient(workdir):
     assert len(pd.read_parquet(workdir / "results/tables/gradings_long.parquet")) == 40 * 5
 
 
+def test_reader_agreement(workdir):
+    """Demo centres A and B send a second reader's gradings, A also a repeat read (config.yaml): every read is
+    kept, the first reader's grades are analysed (reader_resolution: first) and agreement.csv reports each."""
+    reads = pd.read_parquet(workdir / "results/tables/reads_long.parquet")
+    assert reads.groupby("read")["patient"].nunique().to_dict() == {"reader1": 6, "reader2": 6, "repeat": 3}
+    gradings = pd.read_parquet(workdir / "results/tables/gradings_long.parquet")
+    first = reads[reads["read"] == "reader1"][list(gradings.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, gradings)
+    assert (reads[reads["read"] == "reader2"]["pfirrmann"].to_numpy() != first["pfirrmann"].to_numpy()).any()
+    table = pd.read_csv(workdir / "results/stats/agreement.csv")
+    pooled = table[table["level"] == "all"].set_index(["comparison", "scale", "statistic"])
+    assert pooled.loc[("inter-reader", "pfirrmann", "kappa_quadratic"), "n_units"] == 30
+    assert pooled.loc[("intra-reader", "tep", "kappa"), "n_units"] == 30
+    assert pooled.loc[("intra-reader", "pfirrmann", "ac1"), "ci_method"].startswith("patient bootstrap")
+    assert pooled.loc[("inter-reader", "tep_total", "icc2_1"), "note"] == "6 patients scored in both reads (< 10)"
+    confusion = pd.read_csv(workdir / "results/stats/agreement_confusion.csv")
+    assert confusion.groupby(["comparison", "scale"])["n"].sum().loc[("intra-reader", "modic")] == 3 * 10
+    assert "Inter-reader agreement" in (workdir / "results/manuscript/agreement.md").read_text()
+    assert (workdir / "results/figures/agreement.html").is_file()
+    truth = yaml.safe_load((workdir / "resources/demo/truth.yaml").read_text())
+    assert truth["agreement"]["reader2"]["pfirrmann"]["kappa_quadratic"] == pytest.approx(0.81, abs=0.01)
+
+
 def test_radiomics_features_for_every_roi(workdir):
     features = pd.read_parquet(workdir / "results/radiomics/features.parquet")
     gradings = pd.read_parquet(workdir / "results/tables/gradings_long.parquet")
@@ -94,6 +123,7 @@ def test_radiomics_features_for_every_roi(workdir):
     assert stir_missing.filter(like="STIR_").isna().all().all() and len(stir_missing) >= 5
     diagnostics = pd.read_parquet(workdir / "results/radiomics/diagnostics.parquet")
     assert (diagnostics.pyradiomics == "v3.0.1").all() and (diagnostics.voxels >= 20).all()
+    assert (diagnostics.extraction_path == "shared filters").all()  # mr_quick.yaml: 3-D series on their own grid
 
 
 def test_planted_defects_are_in_the_exclusion_log(workdir):
@@ -107,12 +137,12 @@ def test_planted_defects_are_in_the_exclusion_log(workdir):
 PLOTLY_BUNDLE = re.compile(r"<script>/\*\*\n\* plotly\.js v.*?</script>", re.DOTALL)
 
 
-def test_no_phi_under_results(workdir):
-    """No name part, MRN, birth date, institution or study id from the DICOM headers under results/, as
-    whole words, outside the plotly.js library (the study page embeds it, the figures share a copy; its
-    country list holds e.g. 'Martin')."""
+def assert_no_phi(workdir: Path, planted: set[str] = frozenset()) -> None:
+    """No name part, MRN, birth date, institution or study id from the DICOM headers (nor any planted word)
+    under results/, as whole words, outside the plotly.js library (the study page embeds it, the figures share
+    a copy; its country list holds e.g. 'Martin')."""
     phi = pd.read_csv(workdir / "resources/demo/phi.csv", dtype=str)
-    secrets = set(phi.study_id) | set(phi.PatientID) | set(phi.PatientBirthDate) | set(phi.InstitutionName)
+    secrets = set(phi.study_id) | set(phi.PatientID) | set(phi.PatientBirthDate) | set(phi.InstitutionName) | planted
     for column in ("PatientName", "ReferringPhysicianName"):
         secrets |= {part for value in phi[column] for part in value.split("^") if len(part) >= 4}
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(secrets))) + r")\b")
@@ -130,10 +160,14 @@ def test_no_phi_under_results(workdir):
         assert not pattern.search(str(path.relative_to(workdir))), path
 
 
+def test_no_phi_under_results(workdir):
+    assert_no_phi(workdir)
+
+
 def test_snakemake_report_has_every_caption(workdir):
-    snakemake(workdir, "--report", "report.html")
+    snakemake(workdir, "--report", "report.html", cores=None)  # as the Snakemake documentation shows it
     page = (workdir / "report.html").read_text(errors="replace")
-    for figure in ("flow", "prevalence", "forest", "shape_by_modic", "classifier"):
+    for figure in ("flow", "prevalence", "forest", "agreement", "shape_by_modic", "classifier"):
         assert f"{figure}.html" in page, figure
     assert "Table 1: general characteristics" in page and "Eligibility flow" in page
 
@@ -169,16 +203,28 @@ def test_new_file_in_a_patient_folder_reruns_that_patient(workdir):
     counts = job_counts(snakemake(workdir))
     assert counts["ingest_batch"] == 1 and counts["radiomics_batch"] == 1
     log = pd.read_csv(workdir / "results/ingest/exclusions.csv")
-    assert "series_9/notes.txt" in log.item.tolist()
+    patient = pseudonym.patient(KEY["SPINESTUDY_PSEUDONYM_KEY"].encode(), "B", folder.name)
+    assert label(KEY["SPINESTUDY_PSEUDONYM_KEY"].encode(), patient, "series_9/notes.txt") in log.item.tolist()
+    lookup = pd.concat(pd.read_csv(p) for p in (workdir / "logs/ingest/files/B").iterdir())
+    assert lookup.path.str.endswith("series_9/notes.txt").sum() == 1  # the user finds the file by its label
 
 
-def test_edited_clinical_value_reruns_tables_only(workdir):
+def test_corrected_table_with_an_older_mtime_reruns_tables_and_after(workdir, tmp_path):
+    """A corrected delivery copied with `cp -p` keeps the sender's older modification time: the file's
+    content digest (a parameter of the tables rule) reruns the tables rule and everything after it, and
+    nothing before it."""
     clinical = workdir / "resources/demo/A/A_clinical.csv"
     table = pd.read_csv(clinical, dtype=str, keep_default_na=False)
     table.loc[0, "bmi"] = "31.4"
-    table.to_csv(clinical, index=False)
-    counts = job_counts(snakemake(workdir))
-    assert counts == AFTER_TABLES
+    corrected = tmp_path / clinical.name
+    table.to_csv(corrected, index=False)
+    older = clinical.stat().st_mtime - 3600
+    os.utime(corrected, (older, older))
+    shutil.copy2(corrected, clinical)  # cp -p
+    assert clinical.stat().st_mtime < (workdir / "results/tables/analysis.parquet").stat().st_mtime
+    log = snakemake(workdir)
+    assert job_counts(log) == AFTER_TABLES
+    assert re.search(r"rule tables:\n(?:\s+\S.*\n)*?\s+reason: Params have changed since last execution", log)
     analysis = pd.read_parquet(workdir / "results/tables/analysis.parquet")
     assert 31.4 in analysis.bmi.round(1).tolist()
 
@@ -189,7 +235,7 @@ def test_changed_radiomics_params_rerun_extraction_only(workdir):
     counts = job_counts(snakemake(workdir))
     assert counts == {"radiomics_batch": 7} | RADIOMICS_MERGES | {rule: 1 for rule in LESION_STATS} | {
         f"figure_{f}": 1 for f in RADIOMICS_FIGURES} | {"manuscript_tables": 1, "study_report": 1, "checklist": 1,
-                                                         "all": 1}
+                                                         "provenance": 1, "all": 1}
 
 
 def test_robustness_sample_drops_patients_without_rerunning_the_others(workdir):
@@ -202,3 +248,61 @@ def test_robustness_sample_drops_patients_without_rerunning_the_others(workdir):
     patients = sorted(p.stem for p in (workdir / "results/radiomics/perturbed").rglob("*.parquet"))
     assert sorted(Path(p).stem for p in inputs) == [p for p in patients if int(p[1:], 16) < 0.5 * 16 ** 12]
     assert 0 < len(inputs) < len(patients)
+
+
+def test_ids_in_another_form_stop_the_run_and_the_centres_form_joins_them(tmp_path, config):
+    """Centre A's clinical CSV names patients '007', its gradings CSV '7': the run analyses nobody, so it
+    stops (exit 1) showing the ids of each side on the terminal and the setting that joins them. With
+    that setting (zero_pad: 3) the DICOM folders '7' and '12' are planned as the patients '007' and '012',
+    and two folders of one id stop the planning."""
+    _, _, centres = demo(tmp_path / "cohort", n=4, centres=("A",))
+    spec = centres["A"]
+    for table, form in (("clinical", "{:03d}"), ("gradings", "{:d}")):
+        spec[table] = broken(spec[table], tmp_path / f"{table}.csv",
+                             lambda f, form=form: f.assign(study_id=[form.format(int(i[1:])) for i in f.study_id]))
+    cfg = absolute_config_paths(config) | {"cohort": "own", "centres": centres}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    log = snakemake(tmp_path, "results/tables/analysis.parquet", fails=True)
+    assert "centre A: 0 patient(s) analysed, fewer than tables.min_patients (1)" in log
+    assert "  on every side: 0" in log and "set centres.A.ids: {zero_pad: 3}" in log
+    assert not (tmp_path / "results/tables").exists()
+
+    for name in ("7", "12"):
+        (tmp_path / "dicom" / name).mkdir(parents=True)
+    spec |= {"ids": {"zero_pad": 3}, "dicom": str(tmp_path / "dicom")}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    log = snakemake(tmp_path, "--dry-run", "results/tables/analysis.parquet")
+    key = b"workflow-test-key"
+    assert {f"results/ingest/batches/A/{pseudonym.patient(key, 'A', i)}.parquet" for i in ("007", "012")} == set(
+        re.findall(r"results/ingest/batches/A/p[0-9a-f]{12}\.parquet", log))
+    (tmp_path / "dicom" / "007").mkdir()
+    log = snakemake(tmp_path, "--dry-run", "results/tables/analysis.parquet", fails=True)
+    assert "centre A: patient folders '007' and '7' are the same id '007' (config: centres/A/ids)" in log
+
+
+def test_names_in_folder_file_and_zip_names_never_reach_results(workdir):
+    """Runs last (it changes the cohort): names, a birth date and an MRN in folder, file and ZIP names, a stray
+    file at the centre root, and a patient sent as <study id>.zip there; none of them, nor the raw study id,
+    reaches results/, and the zipped patient keeps its series."""
+    planted = {"KOWALCZYK", "BARTHOLOMEW", "19471103", "MRN99117733"}
+    dicom = workdir / "resources/demo/A/dicom"
+    folders = sorted(p for p in dicom.iterdir() if p.is_dir())
+    named = folders[0] / "KOWALCZYK_BARTHOLOMEW_19471103"
+    named.mkdir()
+    (named / "MRN99117733_KOWALCZYK.txt").write_text("referral letter")
+    with zipfile.ZipFile(folders[0] / "KOWALCZYK_19471103_MRN99117733.zip", "w") as archive:
+        archive.writestr("BARTHOLOMEW_MRN99117733.txt", "referral letter")
+    (dicom / "KOWALCZYK_MRN99117733.pdf").write_bytes(b"%PDF-1.4")
+    zipped = folders[-1]
+    index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
+    patient = pseudonym.patient(KEY["SPINESTUDY_PSEUDONYM_KEY"].encode(), "A", zipped.name)
+    before = index[index.patient == patient].drop(columns="volume").reset_index(drop=True)
+    shutil.make_archive(str(zipped), "zip", zipped)
+    shutil.rmtree(zipped)
+    snakemake(workdir)
+    assert_no_phi(workdir, planted)
+    index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
+    after = index[index.patient == patient].drop(columns="volume").reset_index(drop=True)
+    pd.testing.assert_frame_equal(after, before)
+    log = pd.read_csv(workdir / "results/ingest/exclusions.csv", keep_default_na=False)
+    assert (log.reason == "file outside any patient folder").sum() == 2  # the demo's stray file and the PDF

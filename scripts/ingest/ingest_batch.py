@@ -1,8 +1,10 @@
 """Snakemake entry point: ingest one batch of patient folders (spinestudy.ingest.job.ingest_batch)."""
 import SimpleITK as sitk
 
-from spinestudy import pseudonym
+from spinestudy import logs, pseudonym
 from spinestudy.ingest.job import ingest_batch
+
+logs.to_file(snakemake.log[0])
 
 sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(snakemake.threads)
 ingest_batch(
@@ -13,4 +15,7 @@ ingest_batch(
     out_index=snakemake.output.index,
     out_exclusions=snakemake.output.exclusions,
     out_volumes=snakemake.output.volumes,
+    out_lookup=snakemake.output.lookup,
+    procedure_dates=snakemake.params.procedure_dates,
+    patient_ids=snakemake.input.patient_ids or None,
 )

@@ -1,5 +1,8 @@
 """Snakemake entry point: one batch's perturbed re-extraction (spinestudy.radiomics.job.run_robustness_batch)."""
+from spinestudy import logs
 from spinestudy.radiomics.job import run_robustness_batch
+
+logs.to_file(snakemake.log[0])
 
 run_robustness_batch(
     volume_dir=snakemake.input.volumes,

@@ -1,8 +1,10 @@
 """Snakemake entry point: the tables stage (spinestudy.tables.merge.build_tables)."""
 from pathlib import Path
 
-from spinestudy import pseudonym
+from spinestudy import logs, pseudonym
 from spinestudy.tables.merge import build_tables
+
+logs.to_file(snakemake.log[0])
 
 build_tables(
     centres=snakemake.params.centres,
@@ -11,4 +13,7 @@ build_tables(
     series_index=snakemake.input.series_index,
     on_invalid=snakemake.params.on_invalid,
     mcid_threshold=snakemake.params.mcid_threshold,
+    study_window=snakemake.params.study_window,
+    min_patients=snakemake.params.min_patients,
+    resolution=snakemake.params.resolution,
 )

@@ -2,12 +2,13 @@
 
 Layout under `out`:
   manifest.json            parameters, the patients of each centre and those with images (the checkpoint output)
-  truth.yaml               planted effects and planted ingestion defects, for later stages to recover
+  truth.yaml               planted effects, reader agreement and ingestion defects, for later stages to recover
   labels.yaml              label value -> structure, for the label maps
   phi.csv                  the fake identities written into the DICOM headers (to prove none reach results/)
   <centre>/dicom/<study_id>/...   one folder per patient of the imaging subset (imaging centres only)
   <centre>/masks/<study_id>.nii.gz  label map on the T2 grid
-  <centre>/<clinical and grading files in the centre's own format>
+  <centre>/<clinical and grading files in the centre's own format>, and the second reader's and the
+                           first reader's repeat gradings beside them (<gradings>_reader2, <gradings>_repeat)
 """
 
 import json
@@ -74,16 +75,19 @@ def generate(out: str | Path, patients: int, centres: list[str], seed: int, jobs
     clinical, gradings, truth = demo_tables.simulate_cohort(patients, centres, seed, imaging_patients,
                                                             imaging_centres)
     imaged = clinical[clinical.centre.isin(imaging_centres or centres)]
+    reads, read_truth = demo_tables.plant_reads(gradings, seed)
     tables = {}
     for centre in centres:
         paths = demo_tables.write_centre_tables(
             clinical[clinical.centre == centre], gradings[gradings.centre == centre], centre, out / centre
         )
+        for read, frame in reads.items():
+            paths[f"gradings_{read}"] = demo_tables.write_read_tables(frame, centre, out / centre, read)
         tables[centre] = {name: Path(path).relative_to(out).as_posix() for name, path in paths.items()}
     parameters = {"patients": patients, "centres": centres, "seed": seed}
     if imaging_patients is not None:
         parameters |= {"imaging_patients": imaging_patients, "imaging_centres": list(imaging_centres or centres)}
-    truth = {"tables": truth, "parameters": parameters}
+    truth = {"tables": truth, "agreement": read_truth, "parameters": parameters}
     if images:
         seeds = np.random.SeedSequence(seed).generate_state(len(imaged))
         tasks = [

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from statsmodels.stats.inter_rater import cohens_kappa
 
 from spinestudy.anatomy import LEVELS, SYNDROMES
 
@@ -619,3 +620,89 @@ def _beta_binomial(rng: np.random.Generator, trials: int, mean: np.ndarray, conc
 def _masked(values: np.ndarray, present: np.ndarray) -> pd.arrays.IntegerArray:
     """Nullable Int64 array, NA where not present."""
     return pd.arrays.IntegerArray(values.astype("int64"), ~present)
+
+
+# ---- Second reads (inter- and intra-reader agreement, issue 15) ----------------------------------------
+# A second reader and a repeat read by the first reader re-grade every disc and endplate: an ordinal grade
+# moves by one step with probability step_1 and by two with step_2 (half up, half down; a move off the
+# scale leaves the grade), a Modic type is missed (-> 0) with probability miss and a type 2 is added to a
+# normal endplate with probability add. Reader 2 is tuned to a quadratically weighted kappa of about 0.8
+# for Pfirrmann and lower for TEP; the repeat read disagrees half as often.
+READS = {
+    "reader2": {"pfirrmann": (0.3, 0.05), "jarosz_height": (0.3, 0.0), "osteophytes": (0.3, 0.0),
+                "tep": (0.4, 0.3), "modic": (0.2, 0.04)},
+    "repeat": {"pfirrmann": (0.15, 0.025), "jarosz_height": (0.15, 0.0), "osteophytes": (0.15, 0.0),
+               "tep": (0.2, 0.15), "modic": (0.1, 0.02)},
+}
+READ_ITEMS = {"pfirrmann": ("pfirrmann",), "jarosz_height": ("jarosz_height",), "osteophytes": ("osteophytes",),
+              "tep": ("tep_upper", "tep_lower"), "modic": ("modic_upper", "modic_lower")}
+READ_SCALES = {"pfirrmann": (1, 5), "jarosz_height": (0, 3), "osteophytes": (0, 3), "tep": (1, 6), "modic": (0, 3)}
+
+
+def plant_reads(gradings: pd.DataFrame, seed: int) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The second reader's and the repeat gradings (GRADING_COLUMNS, same rows) drawn from the first
+    reader's with READS' disagreement, and their truth: the parameters and the expected Cohen's kappas."""
+    rng = np.random.default_rng([seed, 15])
+    reads = {}
+    for read, items in READS.items():
+        frame = gradings.copy()
+        for item, columns in READ_ITEMS.items():
+            for column in columns:
+                frame[column] = _reread(rng, frame[column].to_numpy(), item, *items[item])
+        reads[read] = frame
+    truth = {read: {item: {"parameters": list(p), **_expected_kappas(item, *p)} for item, p in items.items()}
+             for read, items in READS.items()}
+    truth["model"] = ("ordinal grade moves one step with probability parameters[0], two with parameters[1] "
+                      "(half up, half down; off the scale: unchanged); Modic: type missed with parameters[0], "
+                      "type 2 added to a normal endplate with parameters[1]. Expected kappas from the calibrated "
+                      "grade shares (statsmodels cohens_kappa on the expected reader 1 x reader 2 table)")
+    return reads, truth
+
+
+def write_read_tables(gradings: pd.DataFrame, centre: str, out_dir: Path, read: str) -> Path:
+    """Write one centre's second-read grading file beside its first (<gradings stem>_<read>.<ext>)."""
+    spec = CENTRE_FORMATS[centre]
+    first = Path(spec["files"]["gradings"])
+    path = Path(out_dir) / f"{first.stem}_{read}{first.suffix}"
+    _write(_to_centre_frame(gradings[gradings["centre"] == centre], spec, "gradings"), path, spec)
+    return path
+
+
+def _transition(item: str, first: float, second: float) -> np.ndarray:
+    """P(second read = column | first read = row) of an item's scale."""
+    low, high = READ_SCALES[item]
+    q = high - low + 1
+    if item == "modic":
+        matrix = np.diag([1 - second] + [1 - first] * (q - 1))
+        matrix[0, 2], matrix[1:, 0] = second, first
+        return matrix
+    matrix = np.eye(q) * (1 - first - second)
+    for i in range(q):
+        for step, p in ((1, first), (2, second)):
+            for j in (i - step, i + step):
+                matrix[i, j if 0 <= j < q else i] += p / 2
+    return matrix
+
+
+def _reread(rng: np.random.Generator, grades: np.ndarray, item: str, first: float, second: float) -> np.ndarray:
+    """A second read of each grade, drawn from the item's transition matrix."""
+    low = READ_SCALES[item][0]
+    cumulative = np.cumsum(_transition(item, first, second), axis=1)[grades - low]
+    return low + (rng.random(len(grades))[:, None] > cumulative).sum(axis=1)
+
+
+def _expected_kappas(item: str, first: float, second: float) -> dict:
+    """Population Cohen's kappas (unweighted, linear, quadratic) of an item's first vs second read, from the
+    grade shares the simulation is calibrated to (Table 1 shares weighted by the syndrome counts)."""
+    weights = np.array(GROUP_COUNTS) / sum(GROUP_COUNTS)
+    shares = {"pfirrmann": PFIRRMANN_SHARES, "tep": TEP_SHARES,
+              "modic": [(100 - sum(t), *t) for t in MODIC_TYPE_SHARES],
+              "jarosz_height": [stats.binom.pmf(range(4), 3, m / 30) for m in JAROSZ_MEDIAN]}
+    shares["osteophytes"] = shares["jarosz_height"]
+    rows = np.array(shares[item], dtype=float)
+    marginal = weights @ (rows / rows.sum(axis=1, keepdims=True))
+    table = 1e6 * marginal[:, None] * _transition(item, first, second)
+    kappas = {"kappa": cohens_kappa(table).kappa}
+    if item != "modic":  # Modic types are nominal
+        kappas |= {f"kappa_{wt}": cohens_kappa(table, wt=wt).kappa for wt in ("linear", "quadratic")}
+    return {k: round(float(v), 4) for k, v in kappas.items()}

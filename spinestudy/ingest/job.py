@@ -1,20 +1,26 @@
 """DICOM ingestion of patient folders: index every series, check it, write the chosen volumes.
 
-Nothing identifying leaves this module: the patient is named by its pseudonym, UIDs are replaced by
-keyed UIDs, files are named relative to the patient folder, and the NIfTI volumes carry no header text.
+Nothing identifying leaves this module: the patient is named by its pseudonym, UIDs and PatientIDs by keyed
+pseudonyms, files by keyed labels (the label -> path lookup goes to a local log outside results/), and the
+NIfTI volumes carry no header text.
 """
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import SimpleITK as sitk
 
-from spinestudy import batch, exclusions, pseudonym
+from spinestudy import batch, exclusions, ids, pseudonym
 from spinestudy.exclusions import Exclusion
-from spinestudy.ingest.dicom_series import Series, Slice, UnreadableFile, check, describe, group_series, read_header
+from spinestudy.ingest import sources
+from spinestudy.ingest.choice import choose_study, folder_patient, patient_id
+from spinestudy.ingest.dicom_series import Series, Slice, UnreadableFile, check, describe, group_series, read_slices
 from spinestudy.ingest.sequences import classify
+from spinestudy.ingest.volume import UndecodablePixels, build
 
 STAGE = "ingest"
+FOLDER = "patient folder"  # the exclusion item of a line about the whole patient
 INDEX_COLUMNS = [
     "centre", "patient", "study_uid", "series_uid", "series_number", "series_description", "modality",
     "sequence", "orientation", "n_slices", "rows", "columns", "pixel_spacing_row",
@@ -23,117 +29,179 @@ INDEX_COLUMNS = [
 ]
 
 
-def read_slices(folder: Path, files: list[Path], centre: str, patient: str) -> tuple[list[Slice], list[Exclusion]]:
+def read_all(found: list[sources.Item], centre: str, patient: str) -> tuple[list[Slice], list[Exclusion]]:
     """Header-read every file; unreadable files and unusable pixel data become exclusions."""
     slices, rejected = [], []
-    for path in sorted(files):
-        rel = path.relative_to(folder).as_posix()
+    for item in found:
         try:
-            ds, problem = read_header(path)
+            read = read_slices(item)
         except UnreadableFile as exc:
-            rejected.append(Exclusion(centre, patient, rel, STAGE, str(exc)))
+            rejected.append(Exclusion(centre, patient, item.label, STAGE, str(exc)))
             continue
-        slices.append(Slice(rel, path, ds, problem))
-        if problem:
-            rejected.append(Exclusion(centre, patient, rel, STAGE, problem))
+        slices += read
+        if read and read[0].problem:
+            rejected.append(Exclusion(centre, patient, item.label, STAGE, read[0].problem))
     return slices, rejected
 
 
-def _foreign_patient(series_list: list[Series]) -> set[str]:
-    """UIDs of series whose PatientID differs from the folder's most common PatientID."""
-    ids = [str(s.first.get("PatientID", "")) for s in series_list]
-    if len(set(ids)) < 2:
-        return set()
-    majority = max(sorted(set(ids)), key=ids.count)
-    return {s.uid for s, i in zip(series_list, ids) if i != majority}
+def _order(row: dict) -> tuple:
+    return -row["n_slices"], row["series_number"] if row["series_number"] is not None else 1 << 30
 
 
-def select(series_list: list[Series], rows: list[dict]) -> dict[str, Series]:
-    """Choose one valid series per configured sequence (most slices, then lowest series number)."""
+def write_volumes(series_list: list[Series], rows: list[dict], out: Path) -> None:
+    """One volume per configured sequence: of its valid series, the one with most slices, then the lowest
+    series number; a series whose pixels cannot be decoded is excluded and the next one tried."""
     chosen: dict[str, Series] = {}
-    candidates = sorted(
-        (r for r in rows if r["status"] == "candidate"),
-        key=lambda r: (-r["n_slices"], r["series_number"] if r["series_number"] is not None else 1 << 30),
-    )
-    by_uid = {s.uid: s for s in series_list}
-    for row in candidates:
+    by_key = {id(s): s for s in series_list}
+    for row in sorted((r for r in rows if r["status"] == "candidate"), key=_order):
         seq = row["sequence"]
         if seq in chosen:
             row["status"], row["reason"] = "not used", (
                 f"another {seq} series was chosen (series number {chosen[seq].first.get('SeriesNumber')})"
             )
-        else:
-            chosen[seq] = by_uid[row["_uid"]]
-            row["status"] = "volume"
-    return chosen
+            continue
+        series = by_key[row["_key"]]
+        try:
+            image = build(series)
+        except UndecodablePixels as exc:
+            row["status"], row["reason"] = "excluded", str(exc)
+            continue
+        write_image(image, out / f"{seq}.nii.gz")
+        chosen[seq] = series
+        row["status"] = "volume"
 
 
-def write_volume(series: Series, path: Path) -> None:
-    """Read the ordered slices with SimpleITK and write a NIfTI that carries no DICOM header text."""
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames([str(s.path) for s in series.ordered])
-    image = reader.Execute()
+def write_image(image: sitk.Image, path: Path) -> None:
+    """Write a NIfTI that carries no DICOM header text."""
     for key in image.GetMetaDataKeys():
         image.EraseMetaData(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(image, str(path), useCompression=True)
 
 
-def ingest_patient(
-    folder: Path, centre: str, patient: str, cfg: dict, key: bytes,
-    out_index: Path, out_exclusions: Path, out_volumes: Path,
-) -> None:
-    """Index, check and convert every file under one patient folder; write index rows, exclusions, volumes."""
-    folder, out_volumes = Path(folder), Path(out_volumes)
-    files = [p for p in folder.rglob("*") if p.is_file()]
-    slices, rejected = read_slices(folder, files, centre, patient)
-    series_list = group_series(slices)
-    foreign = _foreign_patient(series_list)
-    rows = []
-    for series in series_list:
-        facts = describe(series)
-        sequence = classify(series.first, cfg["sequence_rules"])
-        status, reason = "candidate", ""
-        if series.uid in foreign:
-            series.problems.append("PatientID (0010,0020) differs from the rest of the patient folder")
-        elif sequence in cfg["sequences"] and facts["orientation"] == cfg["orientation"]:
-            check(series, cfg["orientation_tolerance"], cfg["slice_spacing_tolerance"])
-        else:
-            status, reason = "not used", (
-                f"sequence class {sequence}, orientation {facts['orientation']}: not among the configured "
-                f"{'/'.join(cfg['sequences'])} {cfg['orientation']} series"
-            )
+def set_aside(series_list: list[Series], source: Path, centre: str, cfg: dict, key: bytes,
+              procedure_date: date | None, expected_ids: tuple[str, ...]) -> tuple[dict[int, tuple[str, str]], str]:
+    """(status, reason) of each series (by id()) of another patient or another study, and the reason the
+    whole patient is excluded ("" when the folder's patient is established)."""
+    study_id = ids.entry_name(source)
+    owner, how = folder_patient(series_list, {study_id, *expected_ids}, cfg["patient_majority"],
+                                lambda i: pseudonym.patient(key, centre, i))
+    if owner is None:
+        return {id(s): ("excluded", how) for s in series_list}, how
+    aside = {id(s): ("excluded", f"PatientID (0010,0020) {pseudonym.patient(key, centre, patient_id(s))} is not "
+                                 f"the folder's patient ({how})")
+             for s in series_list if patient_id(s) != owner}
+    own = [s for s in series_list if id(s) not in aside]
+    if own:
+        study, others = choose_study(own, cfg["study_choice"], procedure_date, lambda u: pseudonym.uid(key, u))
+        aside |= {id(s): ("not used", others[str(s.first.get("StudyInstanceUID", ""))]) for s in own
+                  if str(s.first.get("StudyInstanceUID", "")) != study}
+    return aside, ""
+
+
+def _row(series: Series, cfg: dict, set_aside: tuple[str, str] | None) -> dict:
+    """Index facts of a series, checked when it is a configured sequence and orientation (or lacks one);
+    set_aside: (status, reason) of a series of another patient or study."""
+    facts = describe(series)
+    sequence = classify(series.first, cfg["sequence_rules"])
+    status, reason = "candidate", ""
+    if set_aside:
+        status, reason = set_aside
+    elif sequence in cfg["sequences"] and facts["orientation"] in (cfg["orientation"], "mixed", None):
+        check(series, cfg)
         if series.problems:
             status, reason = "excluded", "; ".join(series.problems)
-        facts["slice_spacing"] = series.slice_spacing
-        rows.append({"_uid": series.uid, **facts, "sequence": sequence, "status": status, "reason": reason})
-    chosen = select(series_list, rows)
+        elif series.shear is not None:
+            reason = ("resampled onto the orthogonal grid of its first slice: sheared stack (gantry tilt), largest "
+                      f"in-plane shift {abs(series.shear).max():.3f} mm")
+    else:
+        status, reason = "not used", (
+            f"sequence class {sequence}, orientation {facts['orientation']}: not among the configured "
+            f"{'/'.join(cfg['sequences'])} {cfg['orientation']} series"
+        )
+    facts["slice_spacing"] = series.slice_spacing
+    return {"_key": id(series), **facts, "sequence": sequence, "status": status, "reason": reason}
+
+
+def ingest_patient(
+    folder: Path, centre: str, patient: str, cfg: dict, key: bytes,
+    out_index: Path, out_exclusions: Path, out_volumes: Path, out_lookup: Path | None = None,
+    procedure_date: date | None = None, expected_ids: tuple[str, ...] = (),
+) -> None:
+    """Index, check and convert every file of one patient (a folder or a ZIP archive); write index rows,
+    exclusions, volumes and the local label -> path lookup.
+
+    procedure_date: the clinical procedure date, for the study choice; expected_ids: PatientIDs the folder's
+    study id stands for (from the centre's mapping)."""
+    folder, out_volumes = Path(folder), Path(out_volumes)
+    found, skipped = sources.items(folder, key, patient)
+    rejected = [Exclusion(centre, patient, s.label, STAGE, s.reason) for s in skipped]
+    if not found and not skipped:
+        rejected.append(Exclusion(centre, patient, FOLDER, STAGE, "empty patient folder: no files"))
+    slices, unreadable = read_all(found, centre, patient)
+    rejected += unreadable
+    series_list = group_series(slices)
+    aside, doubt = set_aside(series_list, folder, centre, cfg, key, procedure_date, expected_ids)
+    if doubt:
+        rejected.append(Exclusion(centre, patient, FOLDER, STAGE, doubt))
+    rows = [_row(s, cfg, aside.get(id(s))) for s in series_list]
     out_volumes.mkdir(parents=True, exist_ok=True)
-    for sequence, series in chosen.items():
-        write_volume(series, out_volumes / f"{sequence}.nii.gz")
+    write_volumes(series_list, rows, out_volumes)
     for row, series in zip(rows, series_list):
+        uid = series.uid + (f"/{series.echo}" if series.echo else "")
         row.update(
             centre=centre, patient=patient,
             study_uid=pseudonym.uid(key, str(series.first.get("StudyInstanceUID", ""))),
-            series_uid=pseudonym.uid(key, series.uid),
+            series_uid=pseudonym.uid(key, uid),
             volume=(out_volumes / f"{row['sequence']}.nii.gz").as_posix() if row["status"] == "volume" else "",
         )
         if row["status"] != "volume":
             item = f"series {row['series_number']} ({row['series_description']})"
             rejected.append(Exclusion(centre, patient, item, STAGE, f"{row['status']}: {row['reason']}"))
-    index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
-    index.to_parquet(out_index, index=False)
+    pd.DataFrame(rows, columns=INDEX_COLUMNS).to_parquet(out_index, index=False)
     exclusions.write(rejected, out_exclusions)
+    if out_lookup is not None:
+        sources.lookup(centre, patient, [*found, *skipped]).to_csv(out_lookup, index=False)
+
+
+def read_patient_ids(path: str | Path | None) -> dict[str, set[str]]:
+    """A centre's PatientID mapping (CSV columns study_id, patient_id): study id -> the PatientIDs it stands for."""
+    if not path:
+        return {}
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    mapping: dict[str, set[str]] = {}
+    for study_id, pid in zip(table["study_id"].str.strip(), table["patient_id"].str.strip()):
+        mapping.setdefault(study_id, set()).add(pid)
+    return mapping
 
 
 def ingest_batch(folders: dict[str, str | Path], centre: str, cfg: dict, key: bytes,
-                 out_index: Path, out_exclusions: Path, out_volumes: Path) -> None:
+                 out_index: Path, out_exclusions: Path, out_volumes: Path, out_lookup: Path | None = None,
+                 procedure_dates: dict[str, str | None] | None = None, patient_ids: str | Path | None = None) -> None:
     """ingest_patient for each patient folder of a batch (pseudonym -> folder): volumes under
-    out_volumes/<pseudonym>/, one index and one exclusion log for the batch."""
+    out_volumes/<pseudonym>/, one index, one exclusion log and one lookup for the batch.
+
+    procedure_dates: pseudonym -> ISO date (or None); patient_ids: the centre's PatientID mapping file."""
     Path(out_volumes).mkdir(parents=True, exist_ok=True)
-    batch.run(folders, lambda patient, tmp: ingest_patient(
-        folders[patient], centre, patient, cfg, key, tmp["index"], tmp["exclusions"], Path(out_volumes) / patient,
-    ), {"index": (out_index, merge_index), "exclusions": (out_exclusions, exclusions.merge)})
+    dates, mapping = procedure_dates or {}, read_patient_ids(patient_ids)
+    outputs = {"index": (out_index, merge_index), "exclusions": (out_exclusions, exclusions.merge)}
+    if out_lookup is not None:
+        outputs["lookup"] = (out_lookup, merge_lookup)
+
+    def one(patient, tmp):
+        source = Path(folders[patient])
+        when = dates.get(patient)
+        ingest_patient(source, centre, patient, cfg, key, tmp["index"], tmp["exclusions"],
+                       Path(out_volumes) / patient, tmp.get("lookup"), date.fromisoformat(when) if when else None,
+                       tuple(mapping.get(ids.entry_name(source), ())))
+
+    batch.run(folders, one, outputs)
+
+
+def merge_lookup(paths: list[str | Path], out: str | Path) -> None:
+    """Concatenate the patients' label -> path lookups."""
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths]
+    pd.concat(frames or [pd.DataFrame(columns=sources.LOOKUP_COLUMNS)]).to_csv(out, index=False)
 
 
 def merge_index(paths: list[str | Path], out: str | Path) -> None:
@@ -143,11 +211,12 @@ def merge_index(paths: list[str | Path], out: str | Path) -> None:
     index.sort_values(["centre", "patient", "series_number", "series_uid"], kind="stable").to_parquet(out, index=False)
 
 
-def merge_exclusions(paths: list[str | Path], stray: dict[str, list[str]], out: str | Path) -> None:
-    """Merge the batches' exclusion logs, adding files found outside any patient folder."""
-    outside = [
-        Exclusion(centre, "", name, STAGE, "file outside any patient folder")
-        for centre, names in stray.items()
-        for name in names
-    ]
+def merge_exclusions(paths: list[str | Path], stray: dict[str, list[str]], out: str | Path, key: bytes,
+                     out_lookup: str | Path) -> None:
+    """Merge the batches' exclusion logs, adding files found outside any patient folder (by keyed label; the
+    label -> name lookup goes to out_lookup, outside results/)."""
+    found = [(centre, name, sources.label(key, f"{centre}:", name)) for centre, names in stray.items() for name in names]
+    outside = [Exclusion(centre, "", tag, STAGE, "file outside any patient folder") for centre, _, tag in found]
     exclusions.merge(paths, out, extra=outside)
+    pd.DataFrame([(c, "", tag, name) for c, name, tag in found], columns=sources.LOOKUP_COLUMNS).to_csv(
+        out_lookup, index=False)

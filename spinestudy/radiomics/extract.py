@@ -1,18 +1,20 @@
 """PyRadiomics feature extraction for one patient: every (sequence, ROI), one image load per series.
 
-Each series is read and normalised once, and PyRadiomics' own steps run unchanged (mask checks, shape,
-filters, feature classes) with two differences that make it fast. Each filter runs once per series for all
-its ROIs (a filtered voxel does not depend on the mask), not once per ROI. The neighbourhood filters LoG,
-wavelet and gradient see the image cropped to the ROIs' bounding box plus `kernel_pad` voxels instead of
-the whole image. Every other image type still sees the whole image PyRadiomics would give it: square,
-square root, logarithm and exponential scale by the image's maximum, and LBP3D thresholds
-spline-interpolated neighbours against the centre voxel, a test that rounding-level differences of a
-cropped spline prefilter flip wherever neighbours equal the centre (common in integer MR data).
-With resampling, PyRadiomics resamples a crop around each ROI, so ROIs are then extracted one by one.
+Each series is read and normalised once. Where PyRadiomics filters the whole image on its own grid in 3-D
+(`fast_path.own_path_reason`), its steps run unchanged (mask checks, shape, filters, feature classes) with
+two differences that make it fast. Each filter runs once per series for all its ROIs (a filtered voxel does
+not depend on the mask), not once per ROI. The neighbourhood filters LoG, wavelet and gradient see the image
+cropped to the ROIs' bounding box plus the filter's reach (`fast_path.filter_box`) instead of the whole
+image. Every other image type still sees the whole image PyRadiomics would give it: square, square root,
+logarithm and exponential scale by the image's maximum, and LBP3D thresholds spline-interpolated neighbours
+against the centre voxel, a test that rounding-level differences of a cropped spline prefilter flip wherever
+neighbours equal the centre (common in integer MR data). Otherwise (preCrop, resampling, resegmentation,
+2-D images, force2D) every ROI takes PyRadiomics' own extraction; diagnostics name the path taken.
 PyRadiomics' bin edges are computed from the values' extremes with numpy (`_bin_edges`): same edges.
 """
 
 import contextlib
+import copy
 import functools
 import hashlib
 import json
@@ -27,41 +29,22 @@ import threadpoolctl
 from radiomics import featureextractor, imageoperations
 
 from spinestudy.exclusions import Exclusion
-from spinestudy.radiomics import masks
+from spinestudy.radiomics import fast_path, masks
 
 STAGE = "radiomics"
-CROPPED = ("LoG", "Wavelet", "Gradient")
-# ITK's recursive (Deriche) LoG: the impulse response falls below 1e-5 of its peak 8 sigma out.
-LOG_TRUNCATE = 8
-UNSUPPORTED = ("resegmentRange", "kernelRadius", "voxelBatch")
 KEYS = ["centre", "patient", "label", "structure"]
+SHARED = "shared filters"
 
 
 def extractor(params: str | Path) -> featureextractor.RadiomicsFeatureExtractor:
     """A PyRadiomics extractor for a parameter file, validated by PyRadiomics' own schema (pykwalify)."""
-    ex = featureextractor.RadiomicsFeatureExtractor(str(params))
-    used = [k for k in UNSUPPORTED if ex.settings.get(k) is not None]
-    if used:
-        raise ValueError(f"{params}: settings {used} are not supported by spinestudy's extraction")
-    return ex
+    return featureextractor.RadiomicsFeatureExtractor(str(params))
 
 
-def _pad_voxels(image_type: str, settings: dict, spacing: np.ndarray) -> np.ndarray:
-    """Voxels per axis a cropped filter reaches beyond a voxel."""
-    if image_type == "LoG":
-        return np.ceil(LOG_TRUNCATE * max(settings.get("sigma") or [0]) / spacing)
-    if image_type == "Wavelet":
-        taps = len(imageoperations.pywt.Wavelet(settings.get("wavelet", "coif1")).dec_lo)
-        levels = settings.get("start_level", 0) + settings.get("level", 1)
-        return np.full(3, (taps - 1) * (2 ** levels - 1) + 1.0)  # +1: PyRadiomics wraps odd sizes
-    return np.full(3, 1.0)  # Gradient
-
-
-def kernel_pad(image_types: dict, settings: dict, spacing) -> np.ndarray:
-    """Padding (voxels, x y z) around the ROI that every enabled cropped filter needs to match the whole image."""
-    spacing = np.asarray(spacing, float)
-    pads = [_pad_voxels(t, settings | (custom or {}), spacing) for t, custom in image_types.items() if t in CROPPED]
-    return np.max(pads, axis=0, initial=0).astype(int)
+def extraction_path(ex: featureextractor.RadiomicsFeatureExtractor, image: sitk.Image) -> str:
+    """The path a series' extraction takes: 'shared filters' or 'pyradiomics (<why>)' (diagnostics column)."""
+    reason = fast_path.own_path_reason(ex.settings, image)
+    return f"pyradiomics ({reason})" if reason else SHARED
 
 
 _PYRADIOMICS_BIN_EDGES = imageoperations.getBinEdges
@@ -105,10 +88,10 @@ def _enabled(ex, types: list[str] | None) -> dict:
     return {t: custom for t, custom in ex.enabledImagetypes.items() if types is None or t in types}
 
 
-def _roi_features(ex, image: sitk.Image, rois: dict, wanted: dict, settings: dict) -> dict[str, dict]:
-    """Features of ROIs that share one image grid (name -> (binary mask, bounding box)). Each filter runs
-    once for all of them: LoG, wavelet and gradient on the image cropped to the ROIs' bounding box plus
-    `kernel_pad`, the other image types on the whole image, as PyRadiomics would."""
+def _shared_filter_features(ex, image: sitk.Image, rois: dict, wanted: dict, settings: dict) -> dict[str, dict]:
+    """Features of ROIs that share one 3-D image grid (name -> (binary mask, bounding box)). Each filter runs
+    once for all of them: LoG, wavelet and gradient on the image cropped to `fast_path.filter_box` of the ROIs'
+    bounding box, the other image types on the whole image, as PyRadiomics would."""
     features = {name: ex.computeShape(image, mask, bbox, **settings) for name, (mask, bbox) in rois.items()}
     boxes = {n: (bbox[0::2], bbox[1::2] + 1) for n, (_, bbox) in rois.items()}  # [lower, upper) per axis
     cropped_masks = {n: mask[tuple(map(slice, *boxes[n]))] for n, (mask, _) in rois.items()}
@@ -120,10 +103,10 @@ def _roi_features(ex, image: sitk.Image, rois: dict, wanted: dict, settings: dic
         if tuple(users) not in unions:
             unions[tuple(users)] = functools.reduce(sitk.Or, (rois[n][0] for n in users))
         lower, source = np.zeros(3, int), (image, unions[tuple(users)])
-        if image_type in CROPPED:
-            pad = kernel_pad({image_type: custom}, settings, image.GetSpacing())
-            lower = np.maximum(np.min([boxes[n][0] for n in users], axis=0) - pad, 0)
-            upper = np.minimum(np.max([boxes[n][1] for n in users], axis=0) + pad, image.GetSize())
+        if image_type in fast_path.CROPPED:
+            lower, upper = fast_path.filter_box(image_type, custom, settings, image,
+                                                np.min([boxes[n][0] for n in users], axis=0),
+                                                np.max([boxes[n][1] for n in users], axis=0))
             source = tuple(item[tuple(map(slice, lower, upper))] for item in source)
         images = getattr(imageoperations, f"get{image_type}Image")(*source, **settings | (custom or {}))
         for filtered, name, kwargs in images:
@@ -133,31 +116,34 @@ def _roi_features(ex, image: sitk.Image, rois: dict, wanted: dict, settings: dic
     return {n: {k: float(v) for k, v in f.items()} for n, f in features.items()}
 
 
+def _pyradiomics_features(ex, image: sitk.Image, mask: sitk.Image, types: list[str] | None,
+                          settings: dict) -> dict[str, float]:
+    """PyRadiomics' own extraction (RadiomicsFeatureExtractor.execute) of one ROI, without its diagnostics."""
+    own = copy.copy(ex)
+    own.settings, own.enabledImagetypes = settings | {"additionalInfo": False}, _enabled(ex, types)
+    return {k: float(v) for k, v in own.execute(image, mask).items()}
+
+
 def extract_series(ex: featureextractor.RadiomicsFeatureExtractor, image: sitk.Image, rois: dict[str, sitk.Image],
                    image_types: dict[str, list[str] | None] | None = None) -> dict[str, dict[str, float] | str]:
     """Features '{imagetype}_{class}_{feature}' of every ROI (name -> binary mask, 1 inside, on the image's
-    grid) of one series, or the reason PyRadiomics' mask checks gave for an unusable ROI. `image` is already
-    normalised if the parameters ask for it; `image_types` restricts an ROI to some of the parameter file's
-    image types. With resampling PyRadiomics resamples each ROI's own crop, so ROIs are extracted one by one."""
+    grid) of one series, or the reason PyRadiomics gave for an unusable ROI. `image` is already normalised if
+    the parameters ask for it; `image_types` restricts an ROI to some of the parameter file's image types.
+    The path is `extraction_path`'s: shared filters, or PyRadiomics' own extraction ROI by ROI."""
     settings = ex.settings | {"label": 1, "normalize": False}
     wanted = image_types or {}
-    resampled = settings.get("resampledPixelSpacing") is not None and settings.get("interpolator") is not None
+    own_path = bool(fast_path.own_path_reason(settings, image))
     results, shared = {}, {}
     with _fast_bin_edges():
         for name, mask in rois.items():
             try:
-                if not resampled:
+                if own_path:
+                    results[name] = _pyradiomics_features(ex, image, mask, wanted.get(name), settings)
+                else:
                     shared[name] = _checked(image, mask, settings)
-                    continue
-                r_image, r_mask = ex.loadImage(image, mask, **settings)  # resampled and cropped as PyRadiomics does
-                pad = kernel_pad(_enabled(ex, wanted.get(name)), settings, r_image.GetSpacing())
-                if np.any(pad > settings["padDistance"]):
-                    raise RuntimeError(f"padDistance {settings['padDistance']} is narrower than the {pad.max()} "
-                                       "voxels the filters reach: raise it in the parameter file")
-                results |= _roi_features(ex, r_image, {name: _checked(r_image, r_mask, settings)}, wanted, settings)
-            except ValueError as exc:
+            except (ValueError, AssertionError) as exc:  # PyRadiomics' mask checks; asserts on the settings' axes
                 results[name] = f"PyRadiomics: {exc}"
-        results |= _roi_features(ex, image, shared, wanted, settings)
+        results |= _shared_filter_features(ex, image, shared, wanted, settings)
     return {name: results[name] for name in rois}
 
 
@@ -197,7 +183,9 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
     # machine make PyRadiomics' GLCM eigenvalues (MCC) ten times slower, measured on 2 cores.
     sitk.ProcessObject_SetGlobalDefaultNumberOfThreads(1)
     threadpoolctl.threadpool_limits(1)
-    radiomics.setVerbosity(logging.ERROR)  # PyRadiomics' per-image warnings would flood the job log
+    # PyRadiomics' per-ROI warnings ("GLCM is symmetrical", ...) would flood the job log: its logger, not only its
+    # stderr handler (setVerbosity), lets errors alone through to the log file (spinestudy.logs).
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
     ex = extractor(params)
     tolerance = ex.settings.get("geometryTolerance") or 1e-6
     rejected, rows, diagnostics = [], {}, []
@@ -206,7 +194,7 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
         image = normalised(raw, ex.settings)
         common = dict(centre=centre, patient=patient, sequence=sequence, pyradiomics=radiomics.__version__,
                       params=Path(params).name, settings=json.dumps(ex.settings, sort_keys=True, default=str),
-                      image_hash=image_hash(raw))
+                      image_hash=image_hash(raw), extraction_path=extraction_path(ex, image))
         usable = {}
         for (key, structure), roi in zip(rois.items(), masks.load(mask, rois, image).values()):
             if not isinstance(roi, str):
@@ -235,7 +223,9 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
 
 def merge(paths: list[str | Path], out: str | Path) -> None:
     """Concatenate tables of patients or batches (features, diagnostics, perturbed rows) into one, sorted by
-    centre, patient and structure."""
-    frames = [pd.read_parquet(p) for p in paths]
-    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=KEYS)
+    centre, patient and structure. A patient without any usable ROI writes an empty table (without columns when
+    it is a diagnostics table): such tables add no rows and are left out."""
+    frames = [frame for frame in map(pd.read_parquet, paths) if set(KEYS) <= set(frame.columns)]
+    kept = [frame for frame in frames if len(frame)] or frames[:1] or [pd.DataFrame(columns=KEYS)]
+    merged = pd.concat(kept, ignore_index=True)
     merged.sort_values(["centre", "patient", "structure"], kind="stable").reset_index(drop=True).to_parquet(out)

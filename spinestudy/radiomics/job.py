@@ -2,10 +2,13 @@
 
 Structures come from the label table, filtered by the `structures` pattern. `required` structures must
 be in every patient's mask (absent: an exclusion line); the others (Modic lesions) exist only where a
-lesion was graded, so their absence from a label map is no exclusion.
+lesion was graded, so their absence from a label map is no exclusion. A label map is checked first: values
+not in the label table are logged with their voxel counts, and fractional values refuse the patient unless
+`round_labels` (then the rounding is logged).
 """
 
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -52,6 +55,36 @@ def select_rois(mask: str | Path | None, settings: dict) -> dict[int, str]:
     return rois
 
 
+def checked_mask(mask: str | Path, settings: dict, centre: str, patient: str,
+                 workdir: str | Path) -> tuple[str | Path | None, list[Exclusion]]:
+    """The mask to extract from (None: refused) and its log lines. A label map's values outside the label table
+    are logged with their voxel counts; an unreadable file or fractional values refuse it (the job's stderr
+    names the file, the log cannot) unless `round_labels`, when the rounded map is written into workdir and the
+    rounding logged."""
+    if not masks.is_label_map(Path(mask)):
+        return mask, []
+    try:
+        label_map, rounded = masks.read_label_map(mask, settings.get("round_labels", False))
+    except masks.NonIntegerLabels as exc:
+        print(f"radiomics: patient {patient}: {exc}", file=sys.stderr)
+        return None, [Exclusion(centre, patient, "mask", STAGE, exc.reason)]
+    except RuntimeError as exc:  # ITK's message names the file
+        print(f"radiomics: patient {patient}: {exc}", file=sys.stderr)
+        return None, [Exclusion(centre, patient, "mask", STAGE, "mask file unreadable by SimpleITK")]
+    log = []
+    if rounded:
+        mask = Path(workdir) / "rounded_mask.nii.gz"
+        sitk.WriteImage(label_map, str(mask), useCompression=True)
+        log.append(Exclusion(centre, patient, "mask", STAGE, f"label map with non-integer values in {rounded} "
+                                                             "voxels: rounded to the nearest integer (round_labels)"))
+    table = read_labels(settings["labels"])
+    values, counts = np.unique(sitk.GetArrayViewFromImage(label_map), return_counts=True)
+    log += [Exclusion(centre, patient, f"mask label {value:g}", STAGE,
+                      f"label value {value:g} is not in the label table: its {count} voxels belong to no structure")
+            for value, count in zip(values.tolist(), counts.tolist()) if value != 0 and value not in table]
+    return mask, log
+
+
 def run_patient(volume_dir: str | Path, mask: str | Path | None, settings: dict, centre: str, patient: str,
                 out: str | Path, out_diagnostics: str | Path, out_exclusions: str | Path) -> None:
     """Extract the configured ROIs of one patient and write features, diagnostics and exclusions."""
@@ -64,15 +97,20 @@ def run_patient(volume_dir: str | Path, mask: str | Path | None, settings: dict,
         else:
             rejected.append(Exclusion(centre, patient, sequence, STAGE,
                                       f"no {sequence} volume (see results/ingest/exclusions.csv)"))
-    if mask is None:
-        rejected.append(Exclusion(centre, patient, "mask", STAGE, "no mask file for this patient"))
-        volumes = {}
-    rois = select_rois(mask, settings) if volumes else {}
-    rejected += extract_patient(
-        volumes, mask, rois, settings["params"], centre, patient, out, out_diagnostics,
-        min_voxels=settings["min_voxels"], resample_mask=settings["resample_mask"],
-        image_types=image_types(list(rois.values()), settings["image_types"]),
-    )
+    with tempfile.TemporaryDirectory() as workdir:
+        if mask is None:
+            rejected.append(Exclusion(centre, patient, "mask", STAGE, "no mask file for this patient"))
+        else:
+            mask, logged = checked_mask(mask, settings, centre, patient, workdir)
+            rejected += logged
+        if mask is None:
+            volumes = {}
+        rois = select_rois(mask, settings) if volumes else {}
+        rejected += extract_patient(
+            volumes, mask, rois, settings["params"], centre, patient, out, out_diagnostics,
+            min_voxels=settings["min_voxels"], resample_mask=settings["resample_mask"],
+            image_types=image_types(list(rois.values()), settings["image_types"]),
+        )
     exclusions.write(rejected, out_exclusions)
 
 
@@ -93,10 +131,13 @@ def run_robustness(volume_dir: str | Path, mask: str | Path | None, radiomics: d
     the robustness parameters; write their rows. Patients without a label map or volume contribute none."""
     cfg = radiomics_stats["robustness"]
     volumes = {s: Path(volume_dir) / f"{s}.nii.gz" for s in cfg["sequences"]}
-    usable = mask is not None and masks.is_label_map(Path(mask)) and all(p.is_file() for p in volumes.values())
-    present = _present(Path(mask)) if usable else set()
-    rois = {k: s for k, s in select_rois(mask, radiomics).items() if k in present and re.search(cfg["structures"], s)}
     with tempfile.TemporaryDirectory() as workdir:
+        if mask is not None:  # its label values were logged by run_patient
+            mask, _ = checked_mask(mask, radiomics, centre, patient, workdir)
+        usable = mask is not None and masks.is_label_map(Path(mask)) and all(p.is_file() for p in volumes.values())
+        present = _present(Path(mask)) if usable else set()
+        rois = {k: s for k, s in select_rois(mask, radiomics).items()
+                if k in present and re.search(cfg["structures"], s)}
         rows = robustness.perturbed_rows(volumes, mask, rois, cfg["params"], centre, patient, radiomics_stats,
                                          Path(workdir)) if rois else pd.DataFrame(columns=[*KEYS, "perturbation"])
     rows.to_parquet(out, index=False)

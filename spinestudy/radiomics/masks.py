@@ -20,8 +20,37 @@ class GeometryMismatch(ValueError):
     """Mask and image grids differ and resampling the mask is not allowed."""
 
 
+class NonIntegerLabels(ValueError):
+    """A label map with fractional values (e.g. interpolated): `reason` says what, the message adds the file."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
+
+
 def is_label_map(path: Path) -> bool:
     return path.name.lower().endswith(LABEL_MAP_SUFFIXES)
+
+
+def read_label_map(path: str | Path, round_labels: bool = False) -> tuple[sitk.Image, int]:
+    """A label map and the number of its voxels rounded to the nearest integer. Fractional values (interpolated
+    borders) raise NonIntegerLabels unless `round_labels`: compared with exact label values they would
+    silently drop every border voxel."""
+    label_map = sitk.ReadImage(str(path))
+    values = sitk.GetArrayViewFromImage(label_map)
+    if not np.issubdtype(values.dtype, np.floating):
+        return label_map, 0
+    fractional = ~np.isfinite(values) | (values != np.round(values))
+    count = int(np.count_nonzero(fractional))
+    if not count:
+        return label_map, 0
+    if not round_labels or not np.isfinite(values).all():
+        raise NonIntegerLabels(path, f"label map with non-integer values in {count} voxels (e.g. "
+                                     f"{values[fractional][0]:g}); labels must be whole numbers (set "
+                                     "radiomics.round_labels: true to round them)")
+    rounded = sitk.GetImageFromArray(np.round(values).astype(np.int32))
+    rounded.CopyInformation(label_map)
+    return rounded, count
 
 
 def _from_volume(volume: hd.Volume) -> sitk.Image:
@@ -116,7 +145,7 @@ def load(path: str | Path, rois: dict, image: sitk.Image) -> dict[str, tuple[sit
     """
     path = Path(path)
     if is_label_map(path):
-        label_map = sitk.ReadImage(str(path))
+        label_map, _ = read_label_map(path)
         present = set(np.unique(sitk.GetArrayViewFromImage(label_map)).tolist()) - {0}
         if not present:
             return {structure: "empty mask" for structure in rois.values()}
@@ -164,6 +193,8 @@ def on_image_grid(mask: sitk.Image, label: int, image: sitk.Image, names: tuple[
         return None, "ROI outside the image: " + mask.GetMetaData("outside")
     if not sitk.GetArrayViewFromImage(roi).any():
         return None, "empty mask"
+    if roi.GetDimension() != image.GetDimension():
+        return None, f"the mask is {roi.GetDimension()}-D, the image {image.GetDimension()}-D"
     if not same_grid(roi, image, tolerance):
         if not resample:
             raise GeometryMismatch(f"mask {names[0]} and image {names[1]} are on different grids "

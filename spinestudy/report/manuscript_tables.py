@@ -25,6 +25,8 @@ from openpyxl.styles import Border, Font, Side
 from spinestudy.anatomy import LEVELS, SYNDROMES
 from spinestudy.report.figures import OUTCOMES, PREVALENCE_PANELS, read
 from spinestudy.report.radiomics_figures import OUTCOME_LABELS
+from spinestudy.stats.agreement import NO_READS, PAIRS, STATISTICS
+from spinestudy.tables.merge import RESOLUTIONS
 
 SUP = re.compile(r"\^\{([^}]*)\}")
 TEST_MARKS = {"A": "A", "K": "K", "chi2": "χ2", "Fisher": "F", "Fisher (Monte Carlo)": "F"}
@@ -359,6 +361,47 @@ def _share(part: pd.DataFrame) -> str:
     return f"{significant}/{tested} ({100 * significant / tested:.0f}%)" if tested else "–"
 
 
+def agreement(path: Path, config: dict) -> Table:
+    """Reader agreement (stats.agreement) pooled over levels: estimate [95% CI] of each coefficient per
+    comparison (heading) and scale, with the interpretation of its headline coefficient."""
+    data = read(path)
+    pooled = data[data["level"].eq("all") & data["statistic"].notna()] if "level" in data else data.iloc[0:0]
+    statistics = [s for s in STATISTICS if s in set(pooled["statistic"])]
+    rows = []
+    for comparison in [c for c in PAIRS if c in set(pooled["comparison"])]:
+        part = pooled[pooled["comparison"] == comparison]
+        rows.append([f"{comparison.capitalize()} agreement"] + [""] * (len(statistics) + 2))
+        for scale, cells in part.groupby("scale", sort=False):
+            cells = cells.set_index("statistic")
+            headline = next(s for s in ("kappa_quadratic", "icc2_1", "kappa") if s in cells.index)
+            rows.append([cells["label"].iloc[0], str(int(cells["n_units"].iloc[0]))]
+                        + [_interval(cells.loc[s]) if s in cells.index else "–" for s in statistics]
+                        + [cells.loc[headline, "interpretation"] if pd.notna(cells.loc[headline, "interpretation"])
+                           else "–"])
+    names = {"percent_agreement": "Agreement"} | {s: STATISTICS[s] for s in statistics if s != "percent_agreement"}
+    frame = pd.DataFrame(rows, columns=["Scale", "Units", *(names[s] for s in statistics), "Interpretation"])
+    notes = sorted({n for n in pooled.get("note", pd.Series(dtype=str)).dropna() if n})
+    resolution = config.get("tables", {}).get("reader_resolution", "first")
+    footnote = " ".join([
+        "Estimate [95% CI], pooled over the lumbar levels (per level in agreement.csv); units: discs or endplates "
+        "graded in both reads, patients for the TEP total and Jarosz scores. Intervals: analytic where a patient "
+        "gives one unit, else a percentile bootstrap over patients. AC2 with quadratic weights. Interpretation of "
+        "the quadratically weighted kappa (ordinal), Cohen's kappa (nominal; Landis & Koch 1977) or ICC(2,1) "
+        f"(Koo & Li 2016). Analysed grades: {RESOLUTIONS[resolution]}.",
+        *(f"{n}." for n in notes)] if len(pooled) else [f"No agreement to report: {NO_READS}."])
+    return Table("agreement", "Supplemental Table 11. Inter- and intra-reader agreement of the MRI gradings",
+                 frame, footnote)
+
+
+def _interval(cell: pd.Series) -> str:
+    if pd.isna(cell["estimate"]):
+        return "–"
+    """'0.81 [0.78; 0.84]'; percent agreement as '84.2 [81.7; 87.1]'."""
+    scale, digits = (100, 1) if cell.name == "percent_agreement" else (1, 2)
+    low, estimate, high = (scale * cell[c] for c in ("ci_low", "estimate", "ci_high"))
+    return f"{estimate:.{digits}f} [{low:.{digits}f}; {high:.{digits}f}]"
+
+
 TABLES = {  # input key -> builder, in manuscript order
     "table1": table1,
     "lasso": lasso,
@@ -372,6 +415,7 @@ TABLES = {  # input key -> builder, in manuscript order
     "lasso_features": lasso_features,
     "correlations": correlations,
     "mwu_screen": mwu_screen,
+    "agreement": agreement,
 }
 
 

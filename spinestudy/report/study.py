@@ -2,15 +2,9 @@
 plotly.js inlined once, every figure and table in manuscript order, methods generated from the config
 actually used, provenance) and the IBSI / CLEAR checklist (write_checklist)."""
 
-import hashlib
 import inspect
 import json
-import os
-import platform
-import subprocess
-from datetime import datetime, timezone
 from html import escape
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -19,15 +13,20 @@ import pyarrow.parquet as pq
 import yaml
 from plotly.offline import get_plotlyjs
 
+from spinestudy.provenance.build import git as _git
+from spinestudy.provenance.build import provenance
 from spinestudy.report import figures, manuscript_tables
 from spinestudy.report import radiomics_figures as figures_radiomics
+from spinestudy.report.agreement_figure import figure_agreement
 from spinestudy.report.export import export
+from spinestudy.tables.merge import RESOLUTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = {  # name -> figure function; inputs are the function's parameters (by name)
     "flow": figures.figure_flow,
     "prevalence": figures.figure_prevalence,
     "forest": figures.figure_forest,
+    "agreement": figure_agreement,
     "shape_by_modic": figures_radiomics.figure_shape_by_modic,
     "mwu_screen": figures_radiomics.figure_mwu_screen,
     "lasso_features": figures_radiomics.figure_lasso_features,
@@ -38,14 +37,12 @@ FIGURES = {  # name -> figure function; inputs are the function's parameters (by
 ORDER = [  # manuscript order of the study page: (kind, name)
     ("figure", "flow"), ("table", "table1"), ("table", "posthoc"), ("figure", "prevalence"), ("table", "prevalence"),
     ("table", "lasso"), ("figure", "forest"), ("table", "associations"),
+    ("figure", "agreement"), ("table", "agreement"),
     ("figure", "shape_by_modic"), ("table", "shape_by_modic"), ("table", "dunn"), ("table", "icc"),
     ("figure", "mwu_screen"), ("figure", "lasso_features"), ("table", "lasso_features"),
     ("figure", "classifier"), ("table", "classifier"), ("figure", "correlations"), ("table", "correlations"),
     ("figure", "combat"), ("table", "mwu_screen"),
 ]
-PACKAGES = ["numpy", "scipy", "pandas", "pyarrow", "pydicom", "SimpleITK", "highdicom", "pyradiomics",
-            "PyWavelets", "scikit-learn", "statsmodels", "scikit-posthocs", "pingouin", "pandera", "plotly",
-            "kaleido", "openpyxl", "snakemake"]
 FOR_AUTHORS = "for the authors to complete"
 ROMAN_TYPES = {1: "I", 2: "II", 3: "III"}
 PERTURBED = {"erode": "eroded", "dilate": "dilated"}
@@ -102,12 +99,35 @@ def methods(config: dict, diagnostics: Path | None = None) -> list[str]:
         f"{lasso.get('min_events')} patients with or without MCID) were not estimated. Associations of MRI findings "
         f"with the NPRS were estimated by linear regression adjusted for age and sex (baseline pain: NPRS ≥ "
         f"{assoc.get('baseline_pain')}; at least {assoc.get('min_cases')} complete cases).",
+        _agreement_methods(config),
         _radiomics_methods(config, diagnostics),
     ]
     rstats = config.get("radiomics_stats")
     paragraphs.append(_radiomics_stats_methods(rstats) if rstats else
                       "No radiomics statistics are configured in this run.")
     return paragraphs
+
+
+def _agreement_methods(config: dict) -> str:
+    """How the readers' agreement was measured and which grades were analysed, from the config."""
+    centres = config.get("centres", {})
+    second = sorted(c for c, cfg in centres.items() if "gradings_reader2" in cfg)
+    repeat = sorted(c for c, cfg in centres.items() if "gradings_repeat" in cfg)
+    if not second and not repeat:
+        return "The MRI gradings were read once (no second reader); reader agreement was not assessed."
+    cfg = config.get("stats", {}).get("agreement", {})
+    resolution = config.get("tables", {}).get("reader_resolution", "first")
+    reads = [f"a second reader graded the MRI of centre(s) {', '.join(second)}" if second else "",
+             f"the first reader graded those of centre(s) {', '.join(repeat)} again" if repeat else ""]
+    return (
+        f"For the agreement of the gradings {' and '.join(r for r in reads if r)}. Per scale and level, and pooled "
+        "over levels, we report percent agreement, Cohen's kappa, linearly and quadratically weighted kappa "
+        "(ordinal scales), Gwet's AC1 and AC2 (quadratic weights), and for the TEP total and Jarosz scores "
+        "ICC(2,1) and ICC(3,1), each with a 95% confidence interval: analytic where a patient contributes one "
+        f"unit, otherwise a percentile bootstrap over patients ({cfg.get('bootstraps', 1000)} resamples) keeping "
+        "a patient's discs and endplates together. Kappa and AC coefficients are labelled after Landis & Koch, "
+        f"ICCs after Koo & Li. Grades analysed: {RESOLUTIONS[resolution]}.")
+
 
 
 def _listed(values) -> str:
@@ -187,6 +207,22 @@ def radiomics_settings(config: dict, diagnostics: Path | None) -> dict:
             "voxels": table["voxels"].describe().to_dict() if "voxels" in table and len(table) else {}}
 
 
+def filters_vs_ibsi2(image_types: list[str]) -> str:
+    """What PyRadiomics 3.0.1's LoG and wavelet filters are relative to IBSI 2 (measured against the IBSI-2
+    reference response maps, theibsi/ibsi_2_reference_data); '' when neither is used."""
+    parts = []
+    if "LoG" in image_types:
+        parts.append("its LoG response is scaled by sigma squared in voxels and its recursive Gaussian kernel is not "
+                     "truncated")
+    if "Wavelet" in image_types:
+        parts.append("its wavelets are periodic at the image faces and repeat the level-1 filters at higher levels "
+                     "instead of dilating them, so only level-1 wavelets reproduce the IBSI-2 reference maps")
+    if not parts:
+        return ""
+    return (f"Filtered images are PyRadiomics 3.0.1's, not IBSI-2 compliant ones: {'; '.join(parts)}; no "
+            "rotation-invariant pooling is applied.")
+
+
 def _radiomics_methods(config: dict, diagnostics: Path | None) -> str:
     rad = config.get("radiomics", {})
     info = radiomics_settings(config, diagnostics)
@@ -202,35 +238,8 @@ def _radiomics_methods(config: dict, diagnostics: Path | None) -> str:
         f"and discretised with {'a fixed bin width of ' + str(s.get('binWidth')) if s.get('binWidth') else 'a fixed bin count of ' + str(s.get('binCount'))}; "
         f"image types: {', '.join(info['image_types']) or '–'} (LoG σ {s.get('sigma')} mm, wavelet {s.get('wavelet')}); "
         f"feature classes: {', '.join(info['feature_classes']) or '–'}; "
-        f"{'2D' if s.get('force2D') else '3D'} texture matrices, distances {s.get('distances', [1])}.")
-
-
-def provenance(config: dict, commit: str | None = None, date: str | None = None) -> dict:
-    """Git commit, config hash, Python and key package versions, date. commit and date are injectable;
-    the date otherwise honours SOURCE_DATE_EPOCH (reproducible builds), then today (UTC)."""
-    if commit is None:
-        commit = _git("rev-parse", "HEAD") or "unknown (not a git checkout)"
-        if _git("status", "--porcelain", "--untracked-files=no"):
-            commit += " (with uncommitted changes)"
-    if date is None:
-        epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        date = (datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)).date().isoformat()
-    versions = {}
-    for package in PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    config_hash = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
-    return {"commit": commit, "config_sha256": config_hash, "date": date,
-            "python": platform.python_version(), "packages": versions}
-
-
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
+        f"{'2D' if s.get('force2D') else '3D'} texture matrices, distances {s.get('distances', [1])}. "
+        f"{filters_vs_ibsi2(info['image_types'])}").strip()
 
 
 # --- the study page -------------------------------------------------------------------------------
@@ -259,7 +268,8 @@ document.body.setAttribute('data-errors',JSON.stringify(window.studyErrors));})(
 def write_study(inputs: dict[str, Path], config: dict, out: str | Path, *, commit: str | None = None,
                 date: str | None = None) -> Path:
     """Write results/report/study.html from the stage outputs in inputs (keys: the figure functions'
-    parameters and manuscript_tables.TABLES keys, plus 'diagnostics'); absent inputs are left out."""
+    parameters and manuscript_tables.TABLES keys, plus 'diagnostics', 'version' and 'changes');
+    absent inputs are left out."""
     inputs = {k: Path(v) for k, v in inputs.items()}
     sections = []
     for kind, name in ORDER:
@@ -274,13 +284,16 @@ def write_study(inputs: dict[str, Path], config: dict, out: str | Path, *, commi
     prov = provenance(config, commit, date)
     methods_html = "".join(f"<p>{escape(p)}</p>" for p in methods(config, inputs.get("diagnostics")))
     packages = ", ".join(f"{k} {v}" for k, v in prov["packages"].items())
+    version_text = (f", data version <code id=\"data-version\">{json.loads(inputs['version'].read_text())['version']}"
+                    "</code>" if "version" in inputs else "")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>spinestudy: study report</title>
 <style>{CSS}</style>{MARKER}<script>{get_plotlyjs()}</script></head>
 <body><h1>Lumbar spine MRI and back pain: study report</h1>
-<p>Generated by spinestudy on {escape(prov['date'])} from commit <code>{escape(prov['commit'])}</code>.</p>
+<p>Generated by spinestudy on {escape(prov['date'])} from commit <code>{escape(prov['commit'])}</code>{version_text}.</p>
 <h2>Methods</h2>{methods_html}
 <h2>Results</h2>{''.join(sections)}
+{changes_html(inputs["version"], inputs["changes"]) if "version" in inputs else ""}
 <h2>Provenance</h2><dl class="provenance"><dt>Git commit</dt><dd><code>{escape(prov['commit'])}</code></dd>
 <dt>Configuration (SHA-256 of the config as used)</dt><dd><code>{prov['config_sha256']}</code></dd>
 <dt>Date</dt><dd>{escape(prov['date'])}</dd><dt>Python</dt><dd>{escape(prov['python'])}</dd>
@@ -291,6 +304,28 @@ def write_study(inputs: dict[str, Path], config: dict, out: str | Path, *, commi
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def changes_html(version: Path, changes: Path, limit: int = 100) -> str:
+    """The 'Changes since' section: patients per centre, stage and change, then the moved numbers (flagged
+    ones first, at most `limit`; changes.csv holds them all)."""
+    info = json.loads(Path(version).read_text())["changes"]
+    if not info["since"]:
+        return '<h2 id="changes">Changes</h2><p>First data version: nothing to compare with.</p>'
+    table = pd.read_csv(changes, dtype=str, keep_default_na=False)
+    since = info["since"] + (f" (release {info['since_name']})" if info["since_name"] else "")
+    patients = table[table["kind"] == "patient"].groupby(["centre", "stage", "change"]).size().reset_index(name="patients")
+    numbers = table[table["kind"] == "number"].sort_values("flag", ascending=False, kind="stable")
+    cells = numbers[["table", "row", "column", "old", "new", "flag"]].head(limit)
+    html = [f'<h2 id="changes">Changes since data version {escape(since)}</h2>',
+            f"<p>{len(numbers)} manuscript numbers moved, {int((numbers['flag'] != '').sum())} of them flagged "
+            "(a P-value crossing its threshold or a LASSO predictor selected or dropped); all changes are in "
+            "<code>results/provenance/changes.csv</code>.</p>"]
+    for frame, caption in ((patients, "Patients added, removed or changed"), (cells, "Manuscript numbers that moved")):
+        if not frame.empty:
+            html.append(frame.to_html(index=False, classes="manuscript", border=0, escape=True)
+                        .replace("<thead>", f"<caption>{escape(caption)}</caption><thead>", 1))
+    return "".join(html)
 
 
 # --- IBSI / CLEAR checklist -----------------------------------------------------------------------
@@ -324,7 +359,7 @@ def checklist(config: dict, diagnostics: Path | None = None, features: Path | No
         ("IBSI", "Intensity discretisation", f"fixed bin width {s.get('binWidth')}" if s.get("binWidth") else
          f"fixed bin number {s.get('binCount')}", diag),
         ("IBSI", "Image filters", f"{', '.join(info['image_types'])}; LoG sigma {s.get('sigma')} mm; wavelet "
-         f"{s.get('wavelet')} level {s.get('level')}", params),
+         f"{s.get('wavelet')} level {s.get('level')}. {filters_vs_ibsi2(info['image_types'])}".strip(), params),
         ("IBSI", "Feature families", ", ".join(info["feature_classes"]), params),
         ("IBSI", "Texture matrix aggregation", f"{'2D' if s.get('force2D') else '3D'}, distances {s.get('distances')}",
          diag),

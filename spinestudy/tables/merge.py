@@ -1,10 +1,16 @@
 """The tables stage: every centre's files -> analysis table, gradings, exclusion log, flow, missingness.
 
 A patient is analysed with a valid clinical row, valid gradings at all five levels and, when a series
-index is given and the centre has a `dicom` folder, at least one usable MRI volume. Invalid rows either
+index is given and the centre has a `dicom` folder or `images`, at least one usable MRI volume. Invalid rows either
 stop the run with every problem listed (on_invalid="stop", the default) or are quarantined: each
 problem becomes an exclusion line and the patient leaves that table (gradings: the whole spine).
-The same raw patient id in two centres is a problem of both rows (possible duplicate patient).
+The same raw patient id in two centres is a problem of both rows (possible duplicate patient). A centre
+sending clinical and grading tables with fewer analysed patients than `min_patients` stops the run,
+naming the ids seen on each side (spinestudy.tables.coverage).
+
+A centre may send other reads of its gradings (second reader, first reader's repeat, consensus; see
+SECOND_READS): reads_long.parquet holds every read, and the analysis uses the first reader's gradings
+resolved against the second reader's by the rule `resolution` (RESOLUTIONS).
 """
 
 from pathlib import Path
@@ -14,7 +20,7 @@ import pandas as pd
 from spinestudy import exclusions
 from spinestudy.anatomy import SYNDROMES
 from spinestudy.exclusions import Exclusion
-from spinestudy.tables import derived
+from spinestudy.tables import coverage, derived
 from spinestudy.tables import readers as table_io
 from spinestudy.tables.readers import STAGE, Problem, Read, TableError
 from spinestudy.tables.schemas import (
@@ -31,6 +37,14 @@ from spinestudy.tables.schemas import (
 ON_INVALID = ("stop", "quarantine")
 BEFORE = ["nprs_back_before", "nprs_leg_before", "odi_before", "dn4_before"]
 AFTER = ["nprs_back_after", "nprs_leg_after"]
+SECOND_READS = ("reader2", "repeat", "consensus")  # config centres.<id>.gradings_<read>
+RESOLUTIONS = {
+    "first": "the first reader's grade is analysed; the second reader's serves the agreement statistics only",
+    "higher": "where the readers disagree the higher grade is analysed (Modic: the higher type code; "
+              "binary gradings: present)",
+    "consensus": "a patient the readers disagree on is analysed with the consensus read's grades",
+}
+GRADE_KEYS = {"levels": KEY + ["level"], "endplates": KEY + ["level", "endplate"]}
 FLOW = ["received", "valid_clinical", "valid_mri", "with_images", "analysed", "questionnaires_before",
         "questionnaires_after"]
 
@@ -38,13 +52,19 @@ FLOW = ["received", "valid_clinical", "valid_mri", "with_images", "analysed", "q
 def build_tables(
     centres: dict, key: bytes, out_dir: str | Path, series_index: str | Path | None = None,
     radiomics: str | Path | None = None, on_invalid: str = "stop",
-    mcid_threshold: float = derived.MCID_THRESHOLD,
+    mcid_threshold: float = derived.MCID_THRESHOLD, study_window: tuple[str, str] | None = None,
+    min_patients: int = 1, resolution: str = "first",
 ) -> None:
     """Read, validate and merge the centres' tables (config `centres`) and write into out_dir:
-    analysis.parquet, gradings_long.parquet, exclusions.csv, flow.csv, missingness.csv. `radiomics`: optional parquet, one row per centre/patient, numeric summaries."""
+    analysis.parquet, gradings_long.parquet, reads_long.parquet, exclusions.csv, flow.csv, missingness.csv.
+    `radiomics`: optional parquet, one row per centre/patient, numeric summaries. study_window: first and last
+    plausible date; min_patients: fewest analysed patients per centre with clinical and grading tables;
+    resolution: the rule for the readers' disagreements (config `tables`)."""
     if on_invalid not in ON_INVALID:
         raise ValueError(f"on_invalid must be one of {ON_INVALID}, not {on_invalid!r}")
-    reads = read_all(centres, key)
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {list(RESOLUTIONS)}, not {resolution!r}")
+    reads = read_all(centres, key, study_window)
     problems = [p for tables in reads.values() for r in tables.values() for p in r.problems]
     problems += cross_centre_ids(reads)
     volumes, index_problems = usable_volumes(series_index)
@@ -53,36 +73,59 @@ def build_tables(
         raise TableError(problems)
     log = [p.exclusion() for p in problems] + [e for t in reads.values() for r in t.values() for e in r.excluded]
     tables = valid_tables(reads, problems)
+    second = {read: valid_tables({c: {name: t[f"{name}_{read}"] for name in GRADE_KEYS} for c, t in reads.items()
+                                  if f"levels_{read}" in t}, problems) for read in SECOND_READS}
+    reads_long = all_reads(tables, second)
+    tables, unresolved = resolve(tables, second, resolution, reads)
+    if unresolved and on_invalid == "stop":
+        raise TableError(unresolved)
+    log += [p.exclusion() for p in unresolved]
     volumes = volumes[~volumes.set_index(KEY).index.isin([(p.centre, p.patient) for p in index_problems])]
     seen = {key for t in reads.values() for r in t.values() for key in zip(r.frame["centre"], r.frame["patient"])}
     volumes = volumes if series_index else None
     analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, mcid_threshold)
+    coverage.check(reads, centres, analysis, log + unmatched, min_patients, images=volumes is not None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     analysis.to_parquet(out / "analysis.parquet", index=False)
     gradings_long(tables).to_parquet(out / "gradings_long.parquet", index=False)
+    reads_long.to_parquet(out / "reads_long.parquet", index=False)
     exclusions.write(log + unmatched, out / "exclusions.csv")
     flow(reads, tables, volumes, analysis, centres).to_csv(out / "flow.csv", index=False)
     missingness(analysis).to_csv(out / "missingness.csv", index=False)
 
 
-def read_all(centres: dict, key: bytes) -> dict[str, dict[str, Read]]:
-    """centre -> {'clinical', 'levels', 'endplates': Read} for the files each centre sends.
+def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -> dict[str, dict[str, Read]]:
+    """centre -> {'clinical', 'levels', 'endplates': Read} for the files each centre sends, and
+    'levels_<read>', 'endplates_<read>' for its other reads of the gradings (SECOND_READS).
     File-level errors (missing, empty, unreadable file, unmapped column) of all centres raise together."""
     reads, problems = {}, []
     for centre in sorted(centres):
         cfg, reads[centre] = centres[centre], {}
         try:
             if "clinical" in cfg:
-                reads[centre]["clinical"] = table_io.read_clinical(centre, cfg["clinical"], key)
+                reads[centre]["clinical"] = table_io.read_clinical(centre, cfg["clinical"], key, cfg.get("ids"), window)
         except TableError as exc:
             problems += exc.problems
         try:
             if "gradings" in cfg:
-                levels, endplates = table_io.read_gradings(centre, cfg["gradings"], key)
+                levels, endplates = table_io.read_gradings(centre, cfg["gradings"], key, cfg.get("ids"))
                 reads[centre] |= {"levels": levels, "endplates": endplates}
         except TableError as exc:
             problems += exc.problems
+        for read in SECOND_READS:
+            if f"gradings_{read}" in cfg and "gradings" not in cfg:
+                problems.append(Problem(centre, str(cfg[f"gradings_{read}"]["path"]), None, "", "",
+                                        f"gradings_{read} takes its mapping from the centre's gradings, "
+                                        "which it lacks"))
+                continue
+            try:
+                if f"gradings_{read}" in cfg:
+                    levels, endplates = table_io.read_second(centre, cfg["gradings"], cfg[f"gradings_{read}"], key,
+                                                             cfg.get("ids"))
+                    reads[centre] |= {f"levels_{read}": levels, f"endplates_{read}": endplates}
+            except TableError as exc:
+                problems += exc.problems
     if problems:
         raise TableError(problems)
     return reads
@@ -173,10 +216,10 @@ def analysis_table(
 def require_images(
     analysis: pd.DataFrame, volumes: pd.DataFrame, centres: dict, seen: set
 ) -> tuple[pd.DataFrame, list[Exclusion]]:
-    """Keep patients of centres with a `dicom` folder only if they have usable volumes (n_volumes added);
+    """Keep patients of centres with a `dicom` folder or `images` only if they have usable volumes (n_volumes added);
     log them, and patients with volumes but no table row at all."""
     imaged = analysis.merge(volumes, on=KEY, how="outer", validate="one_to_one", indicator="img")
-    needs = imaged["centre"].map(lambda c: "dicom" in centres.get(c, {})).astype(bool)
+    needs = imaged["centre"].map(lambda c: bool({"dicom", "images"} & set(centres.get(c, {})))).astype(bool)
     lines = []
     for c, p, side, need in zip(imaged["centre"], imaged["patient"], imaged["img"], needs):
         if side == "left_only" and need:
@@ -198,6 +241,51 @@ def gradings_long(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return levels.merge(endplates.reset_index(), on=KEY + ["level"], how="left", validate="one_to_one")
 
 
+def all_reads(tables: dict[str, pd.DataFrame], second: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Every read of the gradings as gradings_long rows with a `read` column: reader1 (the first reader's
+    valid gradings), then each other read a centre sends (reader2, repeat, consensus)."""
+    frames = [gradings_long(tables).assign(read="reader1")]
+    frames += [gradings_long(t).assign(read=read) for read, t in second.items() if len(t["levels"])]
+    out = pd.concat(frames, ignore_index=True)
+    return out[KEY + ["read"] + [c for c in out if c not in KEY + ["read"]]]
+
+
+def resolve(
+    tables: dict[str, pd.DataFrame], second: dict[str, dict[str, pd.DataFrame]], rule: str, reads: dict
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """The first reader's levels and endplates resolved against the second reader's by `rule` (RESOLUTIONS),
+    and, for "consensus", a problem for each patient the readers disagree on who has no consensus read
+    (that patient's gradings are then left out). Patients without a second read keep the first reader's."""
+    if rule == "first" or not len(second["reader2"]["levels"]):
+        return tables, []
+    resolved, disagree = dict(tables), set()
+    for name, keys in GRADE_KEYS.items():
+        first, other = tables[name], second["reader2"][name]
+        both = first.merge(other, on=keys, how="left", suffixes=("", "_2"), validate="one_to_one")
+        grades = [c for c in first if c not in keys]
+        differs = pd.concat([both[c].ne(both[f"{c}_2"]).fillna(False) for c in grades], axis=1).any(axis=1)
+        disagree |= set(zip(both.loc[differs, "centre"], both.loc[differs, "patient"]))
+        if rule == "higher":
+            higher = {c: both[[c, f"{c}_2"]].astype("Int64").max(axis=1).astype(first[c].dtype) for c in grades}
+            resolved[name] = both[keys].assign(**higher)[list(first)]
+    if rule == "higher":
+        return resolved, []
+    consensus = second["consensus"]
+    agreed = set(zip(consensus["levels"]["centre"], consensus["levels"]["patient"]))
+    missing = disagree - agreed
+    for name, keys in GRADE_KEYS.items():
+        kept = tables[name][[k not in disagree for k in zip(tables[name]["centre"], tables[name]["patient"])]]
+        taken = consensus[name][[k in disagree for k in zip(consensus[name]["centre"], consensus[name]["patient"])]]
+        resolved[name] = pd.concat([kept, taken], ignore_index=True).sort_values(keys).reset_index(drop=True)
+    problems = []
+    for centre, patient in sorted(missing):
+        source = reads[centre]["levels"].source
+        problems.append(source.problem(None, "", None, f"patient {patient}: the readers disagree and the "
+                                       "consensus file has no row for this patient (reader resolution: consensus)",
+                                       patient))
+    return resolved, problems
+
+
 def flow(
     reads: dict, tables: dict, volumes: pd.DataFrame | None, analysis: pd.DataFrame, centres: dict
 ) -> pd.DataFrame:
@@ -205,7 +293,7 @@ def flow(
 
     received: distinct patient ids in any table the centre sent; valid_clinical / valid_mri: patients
     with a valid clinical row / valid gradings; with_images: usable volumes in the series index (empty
-    without one, or for a centre without `dicom`); analysed: rows of the analysis table, of whom
+    without one, or for a centre without `dicom` or `images`); analysed: rows of the analysis table, of whom
     questionnaires_before / _after: any before / after score present."""
     def count(frame: pd.DataFrame, centre: str) -> int:
         return int(frame.loc[frame["centre"] == centre, "patient"].nunique())
@@ -219,7 +307,8 @@ def flow(
             "received": count(seen, centre),
             "valid_clinical": count(tables["clinical"], centre),
             "valid_mri": count(tables["levels"], centre),
-            "with_images": count(volumes, centre) if volumes is not None and "dicom" in centres[centre] else pd.NA,
+            "with_images": (count(volumes, centre) if volumes is not None and {"dicom", "images"} & set(centres[centre])
+                            else pd.NA),
             "analysed": len(analysed),
             "questionnaires_before": int(analysed[BEFORE].notna().any(axis=1).sum()),
             "questionnaires_after": int(analysed[AFTER].notna().any(axis=1).sum()),

@@ -1,11 +1,13 @@
 """Read a centre's clinical and grading files as the centre sends them and bring them to the schemas.
 
-Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`):
+Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`; a second read of the gradings,
+`gradings_reader2`, `gradings_repeat` or `gradings_consensus`, gives its file and options and keeps the rest):
   path         the file; csv, xlsx or parquet by extension unless `format` says otherwise
   sep, decimal, encoding   CSV options (defaults ",", ".", "utf-8")
   sheet        XLSX sheet name or 0-based index (default: the first sheet)
   header_row   1-based row of the column names (default 1), CSV and XLSX
-  date_format  strptime format of procedure_date (omit for native dates)
+  date_format  strptime format of text dates (native dates and, in XLSX, Excel serial numbers in the
+               workbook's 1900 or 1904 date system are read as they are)
   columns      {canonical column: the file's column, or null when not collected}; every canonical
                column of the table must be listed, and required ones cannot be null
   endplates    gradings only: {upper: {modic, tep, endplate_defect: column or null}, lower: {...}}
@@ -13,19 +15,27 @@ Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`):
   exclude      {canonical variable: {file's code: reason}}; such rows go to the exclusion log
 
 Rows are named as the centre sees them: CSV line, Excel row, or Parquet record number (from 1), and
-columns by the file's own names. Patient ids are pseudonymised on reading; the raw id is kept only in
-the `patient_id` column for the cross-centre duplicate check and never written out. Files are only read.
+columns by the file's own names. Patient ids are brought to the centre's form (`centres.<id>.ids`, see
+spinestudy.ids) and pseudonymised on reading; that id is kept only in the `patient_id` column for the
+cross-centre duplicate check and the id-matching message, and never written out. Every date must lie in
+the study window (config `tables.study_window`). Files are only read.
 """
 
+import csv
+import datetime
+import itertools
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyarrow
+from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 
-from spinestudy import pseudonym
+from spinestudy import ids, pseudonym
 from spinestudy.demo import tables as demo_tables
 from spinestudy.exclusions import Exclusion
 from spinestudy.tables.schemas import Clinical, EndplateGradings, LevelGradings, Patient, dtypes, failures
@@ -45,6 +55,7 @@ REQUIRED = {"patient_id"} | {
     if not column.nullable and name not in KEY_COLUMNS
 }
 EXPECTED = {"Int64": "an integer", "float64": "a number", "boolean": "true/false (map it in codes)"}
+HEADER_SEARCH = 20  # rows searched for the column names when they are not in header_row
 SORT = ["centre", "patient", "level", "endplate"]
 
 
@@ -101,14 +112,18 @@ class Read:
 class Source:
     """A centre's file with its mapping: reads it and names problems by file, row and local column."""
 
-    def __init__(self, centre: str, spec: dict, table: str):
-        self.centre, self.spec, self.table = centre, spec, table
+    def __init__(self, centre: str, spec: dict, table: str, id_rules: dict | None = None,
+                 window: tuple[str, str] | None = None):
+        self.centre, self.spec, self.table, self.id_rules = centre, spec, table, id_rules
+        self.window = tuple(map(pd.Timestamp, window)) if window else None
+        self.epoch = None  # XLSX: the workbook's date system (openpyxl), for dates stored as serial numbers
         self.file = str(spec["path"])
         self.local = {"patient_id": spec["columns"].get("patient_id")} | {
             c: spec["columns"].get(c) for c in (CLINICAL if table == "clinical" else LEVEL)
         }
         for endplate, columns in spec.get("endplates", {}).items() if table == "gradings" else ():
             self.local |= {f"{c}_{endplate}": columns.get(c) for c in ENDPLATE}
+        self.names = {local for local in self.local.values() if local}  # the file's columns the mapping names
 
     def problem(self, row, column: str, value, message: str, patient="") -> Problem:
         return Problem(self.centre, self.file, row, column, "" if value is None else str(value), message, patient)
@@ -134,7 +149,7 @@ class Source:
         path, spec = Path(self.file), self.spec
         kind = spec.get("format", path.suffix.lstrip(".").lower())
         header = spec.get("header_row", 1) - 1
-        ids = {spec["columns"]["patient_id"]: str} if spec["columns"].get("patient_id") else None
+        id_dtype = {spec["columns"]["patient_id"]: str} if spec["columns"].get("patient_id") else None
         if kind not in READERS:
             raise self.fail(f"unknown format {kind!r}: expected one of {', '.join(READERS)}")
         if not path.is_file():
@@ -145,15 +160,21 @@ class Source:
         try:
             if kind == "csv":
                 raw = pd.read_csv(path, sep=spec.get("sep", ","), decimal=spec.get("decimal", "."),
-                                  encoding=encoding, header=header, dtype=ids)
+                                  encoding=encoding, header=header, dtype=id_dtype)
             elif kind == "xlsx":
-                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, dtype=ids)
+                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, dtype=id_dtype)
+                workbook = openpyxl.load_workbook(path, read_only=True)
+                self.epoch = workbook.epoch
+                workbook.close()
             else:
                 raw = pd.read_parquet(path)
         except UnicodeDecodeError:
             raise self.fail(self.encoding_error(path, encoding)) from None
         except pd.errors.EmptyDataError:
             raise self.fail("file has no header row and no data") from None
+        except pd.errors.ParserError as exc:
+            found = self.find_header(self.csv_rows(path, encoding))
+            raise self.fail(self.header_message(found[0]) if found else f"cannot be read as {kind}: {exc}") from None
         except (ValueError, OSError, KeyError, zipfile.BadZipFile, pyarrow.ArrowException) as exc:
             raise self.fail(f"cannot be read as {kind}: {exc}") from None
         if raw.empty:
@@ -175,20 +196,21 @@ class Source:
         return f"not valid {encoding} text"
 
     def check_columns(self, raw: pd.DataFrame) -> None:
-        """Every canonical column mapped, required ones to a column the file has."""
-        problems, missing, listed = [], [], self.mapped_names()
+        """Every canonical column mapped, required ones to a column the file has. When most mapped names sit
+        in another row, that row is the one problem (with the names that row lacks), not each column."""
+        problems, listed = [], self.mapped_names()
+        header = None if self.names <= set(raw.columns) else self.find_header(raw.head(HEADER_SEARCH).iterrows())
+        if header:
+            problems.append(self.problem(None, "", None, self.header_message(header[0])))
         for column, local in self.local.items():
             if column not in listed:
                 problems.append(self.problem(None, column, "", "canonical column not in the mapping "
                                              "(map it to the file's column, or to null if not collected)"))
             elif local is None and column in REQUIRED:
                 problems.append(self.problem(None, column, "", "required column mapped to null"))
-            elif local is not None and local not in raw.columns:
-                missing.append(local)
+            elif local is not None and local not in (header[1] if header else raw.columns):
                 problems.append(self.problem(None, local, "", f"column for {column} not in the file; "
                                              f"the file has {', '.join(map(repr, raw.columns))}"))
-        if missing:
-            problems += self.header_hint(raw, missing)
         if problems:
             raise TableError(problems)
 
@@ -199,21 +221,44 @@ class Source:
             names |= {f"{c}_{endplate}" for c in columns}
         return names
 
-    def header_hint(self, raw: pd.DataFrame, missing: list[str]) -> list[Problem]:
-        """If the missing column names sit in a later row (title rows above the header), say which."""
-        for row, values in raw.head(10).iterrows():
-            if set(missing) <= {str(v).strip() for v in values}:
-                return [self.problem(None, "", None, f"the column names are in row {row}, not in row "
-                                     f"{self.spec.get('header_row', 1)}: set header_row: {row} in the mapping")]
-        return []
+    def find_header(self, rows) -> tuple[int, set[str]] | None:
+        """The (row, names) of the first of `rows` ((row number, values) pairs) that holds more than half the
+        mapped column names, when header_row holds at most half of them: title rows above the header."""
+        for row, values in rows:
+            found = {str(v).strip() for v in values} & self.names
+            if len(found) > len(self.names) / 2 and row != self.spec.get("header_row", 1):
+                return row, found
+        return None
+
+    def header_message(self, row: int) -> str:
+        return (f"the column names are in row {row}, not in row {self.spec.get('header_row', 1)}: "
+                f"set header_row: {row} in the mapping")
+
+    def csv_rows(self, path: Path, encoding: str):
+        """The first rows of a CSV file the parser rejected, numbered as header_row counts them (blank lines
+        skipped, as pandas does), split by the standard library's CSV reader."""
+        with open(path, newline="", encoding=encoding, errors="replace") as fh:
+            rows = (r for r in csv.reader(fh, delimiter=self.spec.get("sep", ",")) if any(c.strip() for c in r))
+            return list(enumerate(itertools.islice(rows, HEADER_SEARCH), start=1))
 
     def pseudonymise(self, frame: pd.DataFrame, key: bytes) -> list[Problem]:
-        """Replace ids by pseudonyms (raw id kept in patient_id for the cross-centre check)."""
-        frame["patient_id"] = frame["patient_id"].map(_code, na_action="ignore")
+        """Replace ids by pseudonyms of their normalised form (kept in patient_id for the cross-centre check).
+        A problem names the row, never the id: in quarantine mode it becomes an exclusion line."""
+        local, problems = self.local["patient_id"], []
+
+        def normalise(row: int, value) -> str | None:
+            try:
+                return ids.normalise(_code(value), self.id_rules)
+            except ids.IdError as exc:
+                problems.append(self.problem(row, local, "", f"patient id {exc}"))
+                return None
+
+        for row in frame.index[frame["patient_id"].isna()]:
+            problems.append(self.problem(row, local, "", "patient id missing"))
+        frame["patient_id"] = [None if pd.isna(v) else normalise(row, v) for row, v in frame["patient_id"].items()]
         frame.insert(1, "patient", frame["patient_id"].map(lambda i: pseudonym.patient(key, self.centre, i),
                                                            na_action="ignore"))
-        local = self.local["patient_id"]
-        return [self.problem(row, local, "", "patient id missing") for row in frame.index[frame["patient_id"].isna()]]
+        return problems
 
     def exclude(self, frame: pd.DataFrame) -> tuple[list[int], list[Exclusion]]:
         """Rows whose code the mapping excludes, and their exclusion lines with the mapping's reason."""
@@ -255,14 +300,45 @@ class Source:
             if column == "patient_id" or local is None:
                 continue
             dtype = DTYPES[_variable(column)]
-            converted, bad = _convert(frame[column], dtype, self.spec.get("date_format"))
-            expected = EXPECTED.get(dtype, f"a date ({self.spec.get('date_format') or 'native'})")
+            if dtype.startswith("datetime"):
+                frame[column], bad_dates = self.dates(frame, column)
+                problems += bad_dates
+                continue
+            converted, bad = _convert(frame[column], dtype)
             problems += [
-                self.problem(row, local, frame.at[row, column], f"not {expected}", frame.at[row, "patient"])
+                self.problem(row, local, frame.at[row, column], f"not {EXPECTED[dtype]}", frame.at[row, "patient"])
                 for row in frame.index[bad]
             ]
             frame[column] = converted
         return problems
+
+    def dates(self, frame: pd.DataFrame, column: str) -> tuple[pd.Series, list[Problem]]:
+        """A date column and its problems: native dates as they are, text by date_format, numbers as Excel
+        serial dates of the workbook's date system (XLSX only: elsewhere a number is a problem, its epoch
+        unknown); every date in the study window. A cell with a problem becomes missing."""
+        fmt, dates, problems = self.spec.get("date_format"), {}, []
+        system = "1904" if self.epoch == CALENDAR_MAC_1904 else "1900"
+        for row, value in frame[column].dropna().items():
+            serial = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            if serial and self.epoch is None:
+                message = "not a date but a number (an Excel serial date?): store the column as dates or as text"
+            else:
+                try:
+                    date = pd.Timestamp(from_excel(value, self.epoch) if serial else
+                                        value if isinstance(value, datetime.date) else pd.to_datetime(value, format=fmt))
+                except (ValueError, TypeError, OverflowError):
+                    date = pd.NaT
+                if pd.isna(date):
+                    message = "not a date " + (f"(Excel serial, {system} date system)" if serial else f"({fmt or 'native'})")
+                elif self.window and not self.window[0] <= date <= self.window[1]:
+                    start, end = (f"{d:%Y-%m-%d}" for d in self.window)
+                    message = (f"date {date:%Y-%m-%d}" + (f" (Excel serial, {system} date system)" if serial else "")
+                               + f" outside the study window {start} to {end} (tables.study_window)")
+                else:
+                    dates[row] = date
+                    continue
+            problems.append(self.problem(row, self.local[column], value, message, frame.at[row, "patient"]))
+        return pd.Series(dates, index=frame.index, dtype="datetime64[ns]"), problems
 
     def columns_of(self, variable: str) -> list[str]:
         """Wide frame columns holding a canonical variable (both endplates for endplate grades)."""
@@ -274,7 +350,7 @@ class Source:
         endplate = frame.at[index, "endplate"] if row is not None and "endplate" in frame else None
         names, shown = [], []
         for column, value in zip(columns, values):
-            if column == "centre":
+            if column in ("centre", "endplate"):  # not file columns (endplate: which column a grade is in)
                 continue
             name = "patient_id" if column == "patient" else column
             if name not in self.local and endplate:
@@ -285,15 +361,25 @@ class Source:
         patient = frame.at[index, "patient"] if row is not None else ""
         return self.problem(row, ", ".join(map(str, names)), ", ".join(map(str, shown)), message, patient)
 
-    def validate(self, read: Read, model) -> Read:
-        """Add the schema's failures to a read table's problems."""
-        frame = read.frame
+    def validate(self, read: Read, model, earlier: list[Problem] = ()) -> Read:
+        """Add the schema's failures to a read table's problems, each problem once: not again at a cell
+        already reported (a value that did not convert is now null), nor from an earlier table of the same
+        file (`earlier`: the levels of an endplate table), nor as a cross-row check's consequence of a
+        patient's cell reported in a column the check names (an unknown level code leaves a level out)."""
+        frame, known = read.frame, read.problems + list(earlier)
+        cells = {(p.row, p.column) for p in known}
+        patient_cells = {(p.patient, p.column) for p in known}
+        named = {check.name: {self.local.get(c) for c in re.findall(r"[a-z0-9_]+", check.name)} - {None}
+                 for check in model.to_schema().checks}
+        found = {}
         cases = failures(model, frame.drop(columns=["patient_id", "row"]))
-        cases = cases[["index", "columns", "values", "check"]].itertuples(index=False)
-        found = [self.locate(frame, *case) for case in cases]
-        reported = {(p.row, p.column) for p in read.problems}  # a cell that did not convert is now null: once is enough
-        found = [p for p in found if (p.row, p.column) not in reported]
-        return Read(frame, read.problems + found, read.excluded, self)
+        for case in cases[["index", "columns", "values", "check"]].itertuples(index=False):
+            problem = self.locate(frame, *case)
+            consequence = pd.isna(problem.patient) or any(  # no id: a problem of its own, and null keys repeat
+                (problem.patient, c) in patient_cells for c in named.get(case.check, ()))
+            if (problem.row, problem.column) not in cells and not consequence:
+                found[problem] = None
+        return Read(frame, read.problems + list(found), read.excluded, self)
 
 
 def _variable(column: str) -> str:
@@ -311,7 +397,7 @@ def _code(value) -> str:
     return str(value).strip()
 
 
-def _convert(values: pd.Series, dtype: str, date_format: str | None) -> tuple[pd.Series, pd.Series]:
+def _convert(values: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
     """Values converted to dtype, and the mask of present values that did not convert."""
     present = values.notna()
     if dtype in ("Int64", "float64"):
@@ -321,21 +407,20 @@ def _convert(values: pd.Series, dtype: str, date_format: str | None) -> tuple[pd
     if dtype == "boolean":
         bad = present & ~values.map(lambda v: isinstance(v, (bool, np.bool_)))
         return values.where(~bad, pd.NA).astype("boolean"), bad
-    if dtype.startswith("datetime"):
-        dates = pd.to_datetime(values, format=date_format, errors="coerce")
-        return dates, present & dates.isna()
     return values.map(_code, na_action="ignore").astype("string"), present & False
 
 
-def read_clinical(centre: str, spec: dict, key: bytes) -> Read:
-    """A centre's clinical file as the Clinical table (problems listed, not raised, for bad rows)."""
-    source = Source(centre, spec, "clinical")
+def read_clinical(centre: str, spec: dict, key: bytes, id_rules: dict | None = None,
+                  window: tuple[str, str] | None = None) -> Read:
+    """A centre's clinical file as the Clinical table (problems listed, not raised, for bad rows).
+    id_rules: config `centres.<id>.ids`; window: first and last plausible date (`tables.study_window`)."""
+    source = Source(centre, spec, "clinical", id_rules, window)
     return source.validate(source.canonical(key), Clinical)
 
 
-def read_gradings(centre: str, spec: dict, key: bytes) -> tuple[Read, Read]:
+def read_gradings(centre: str, spec: dict, key: bytes, id_rules: dict | None = None) -> tuple[Read, Read]:
     """A centre's grading file as the LevelGradings and EndplateGradings tables."""
-    source = Source(centre, spec, "gradings")
+    source = Source(centre, spec, "gradings", id_rules)
     wide = source.canonical(key)
     base = ["centre", "patient", "level"]
     levels = wide.frame[["centre", "patient"] + LEVEL + ["patient_id", "row"]]
@@ -350,7 +435,15 @@ def read_gradings(centre: str, spec: dict, key: bytes) -> tuple[Read, Read]:
     )[base + ["endplate"] + ENDPLATE + ["patient_id", "row"]]
     endplates = endplates.astype({c: DTYPES[c] for c in ENDPLATE})
     level_read = source.validate(Read(levels, wide.problems, wide.excluded, source), LevelGradings)
-    return level_read, source.validate(Read(endplates, [], [], source), EndplateGradings)
+    return level_read, source.validate(Read(endplates, [], [], source), EndplateGradings, level_read.problems)
+
+
+def read_second(centre: str, gradings: dict, spec: dict, key: bytes,
+                id_rules: dict | None = None) -> tuple[Read, Read]:
+    """Another read of a centre's gradings (config gradings_reader2, gradings_repeat, gradings_consensus): the
+    file and its options in `spec` over the first reader's mapping (columns, endplates, codes, exclude), its
+    ids in the centre's form."""
+    return read_gradings(centre, gradings | spec, key, id_rules)
 
 
 def demo_mapping(centre: str, folder: str | Path) -> dict:

@@ -51,7 +51,8 @@ def test_layout_manifest_and_truth(cohort):
         assert manifest["tables"][centre] and all((cohort / p).is_file() for p in manifest["tables"][centre].values())
     truth = yaml.safe_load((cohort / "truth.yaml").read_text())
     assert truth["parameters"] == {"patients": 6, "centres": ["A", "B", "C"], "seed": 11}
-    assert {"tables", "shapes", "ingest_defects"} <= set(truth)
+    assert {"tables", "agreement", "shapes", "ingest_defects"} <= set(truth)
+    assert {"gradings_reader2", "gradings_repeat"} <= set(manifest["tables"]["B"])  # B_MRI_reader2.xlsx, ...
     assert yaml.safe_load((cohort / "labels.yaml").read_text())["labels"] == label_table()
 
 

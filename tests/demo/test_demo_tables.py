@@ -7,6 +7,7 @@ import pytest
 import statsmodels.api as sm
 import yaml
 from scipy import stats
+from sklearn.metrics import cohen_kappa_score
 
 from spinestudy.anatomy import LEVELS, SYNDROMES
 from spinestudy.demo import tables as dt
@@ -351,3 +352,24 @@ def test_only_listed_centres(tmp_path):
     assert set(clinical["centre"]) == {"B", "D"} and set(gradings["centre"]) == {"B", "D"}
     paths = dt.write_centre_tables(clinical, gradings, "D", tmp_path)
     assert len(pd.read_csv(paths["clinical"], sep=";", decimal=",")) == (clinical["centre"] == "D").sum()
+
+
+def test_planted_reads_follow_their_model(large):
+    """plant_reads: the same discs, grades on their scales, one- and two-step moves as often as READS says,
+    and truth's expected kappas met on 100,000 discs (scikit-learn)."""
+    _, gradings, _ = large
+    reads, truth = dt.plant_reads(gradings, seed=5)
+    pd.testing.assert_frame_equal(reads["reader2"], dt.plant_reads(gradings, seed=5)[0]["reader2"])
+    for read, frame in reads.items():
+        assert frame[["study_id", "centre", "level"]].equals(gradings[["study_id", "centre", "level"]])
+        for item, columns in dt.READ_ITEMS.items():
+            low, high = dt.READ_SCALES[item]
+            assert frame[list(columns)].isin(range(low, high + 1)).all().all(), (read, item)
+    step = (reads["reader2"]["pfirrmann"] - gradings["pfirrmann"]).abs()[gradings["pfirrmann"] == 3]
+    assert (step == 1).mean() == pytest.approx(0.3, abs=0.01) and (step == 2).mean() == pytest.approx(0.05, abs=0.01)
+    for read, frame in reads.items():
+        for column, item, weights in (("pfirrmann", "pfirrmann", "quadratic"), ("tep_upper", "tep", "quadratic"),
+                                      ("modic_lower", "modic", None), ("osteophytes", "osteophytes", "linear")):
+            expected = truth[read][item]["kappa" if weights is None else f"kappa_{weights}"]
+            assert cohen_kappa_score(gradings[column], frame[column], weights=weights) == pytest.approx(
+                expected, abs=0.01), (read, column)

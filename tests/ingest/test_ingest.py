@@ -12,7 +12,9 @@ import SimpleITK as sitk
 from pydicom.uid import generate_uid
 
 from dicom_factory import write_series
+from spinestudy import pseudonym
 from spinestudy.ingest.job import ingest_batch, ingest_patient
+from spinestudy.ingest.sources import label
 
 KEY = b"test-key-123"
 PATIENT = "p0123456789ab"
@@ -26,6 +28,12 @@ def run(folder: Path, out: Path, cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]
 @pytest.fixture
 def cfg(config):
     return config["ingest"]
+
+
+def named(rel: str, instance: int | None = None, patient: str = PATIENT) -> str:
+    """How outputs name a file under the patient folder (keyed label), or the slice it holds."""
+    tag = label(KEY, patient, rel)
+    return tag if instance is None else f"instance {instance} ({tag})"
 
 
 def only_series(index: pd.DataFrame) -> pd.Series:
@@ -54,7 +62,7 @@ def test_batch_writes_what_its_patients_write_one_by_one(tmp_path, cfg):
     assert index.volume.tolist() == [(tmp_path / "vol" / p / "T2.nii.gz").as_posix() for p in index.patient]
     assert all(Path(v).is_file() for v in index.volume)
     pd.testing.assert_frame_equal(log, pd.concat(logs, ignore_index=True), check_dtype=False)
-    assert log.item.tolist() == ["notes.txt"]
+    assert log.item.tolist() == [named("notes.txt", patient="p00000000000c")]
 
 
 def test_valid_series_becomes_a_volume(tmp_path, cfg):
@@ -85,7 +93,7 @@ def test_truncated_file(tmp_path, cfg):
     paths[2].write_bytes(data[: len(data) - 50])
     index, excl = run(tmp_path / "p", tmp_path, cfg)
     assert "truncated file: PixelData (7FE0,0010) declares 128 bytes, the file holds 78" in excl.reason.tolist()
-    assert excl.item.tolist().count(paths[2].name) == 1
+    assert excl.item.tolist().count(named(paths[2].name)) == 1
     assert "unusable pixel data" in reason_of(index, excl)
     assert not (tmp_path / "vol" / "T2.nii.gz").exists()
 
@@ -95,15 +103,16 @@ def test_non_dicom_file_in_tree(tmp_path, cfg):
     (tmp_path / "p" / "notes.txt").write_text("scanner notes")
     index, excl = run(tmp_path / "p", tmp_path, cfg)
     assert only_series(index).status == "volume"
-    hit = excl[excl.item == "notes.txt"]
-    assert hit.reason.tolist() == ["not a DICOM file (no 'DICM' prefix at byte 128)"]
+    hit = excl[excl.item == named("notes.txt")]
+    assert hit.reason.tolist() == ["not a DICOM file (no 'DICM' prefix at byte 128) and no DICOM dataset without the preamble"]
 
 
 def test_missing_slice(tmp_path, cfg):
     paths = write_series(tmp_path / "p", n=6)
     paths[3].unlink()
     reason = reason_of(*run(tmp_path / "p", tmp_path, cfg))
-    assert reason.startswith("missing slice(s): about 1: gap of 8.000 mm between IM0002.dcm and IM0004.dcm")
+    assert reason.startswith(f"missing slice(s): about 1: gap of 8.000 mm between {named('IM0002.dcm', 3)} and "
+                             f"{named('IM0004.dcm', 5)}")
     assert "expected 4.000 mm" in reason
 
 
@@ -114,7 +123,7 @@ def test_duplicated_slice(tmp_path, cfg):
     ds.save_as(tmp_path / "p" / "copy.dcm")
     reason = reason_of(*run(tmp_path / "p", tmp_path, cfg))
     assert reason.startswith("duplicate slice position")
-    assert "IM0001.dcm" in reason and "copy.dcm" in reason
+    assert named("IM0001.dcm", 2) in reason and named("copy.dcm", 2) in reason
 
 
 def test_two_series_in_one_folder_are_split(tmp_path, cfg):
@@ -145,7 +154,7 @@ def test_mixed_orientation(tmp_path, cfg):
     ds.save_as(paths[4])
     reason = reason_of(*run(tmp_path / "p", tmp_path, cfg))
     assert reason.startswith("ImageOrientationPatient differs within the series")
-    assert "IM0004.dcm" in reason
+    assert named("IM0004.dcm", 5) in reason
 
 
 def test_missing_pixel_spacing(tmp_path, cfg):
@@ -154,7 +163,7 @@ def test_missing_pixel_spacing(tmp_path, cfg):
     del ds.PixelSpacing
     ds.save_as(paths[2])
     reason = reason_of(*run(tmp_path / "p", tmp_path, cfg))
-    assert reason == "missing PixelSpacing (0028,0030) in 1 file(s), e.g. IM0002.dcm"
+    assert reason == f"missing PixelSpacing (0028,0030) in 1 slice(s), e.g. {named('IM0002.dcm', 3)}"
 
 
 def test_wrong_modality(tmp_path, cfg):
@@ -170,7 +179,10 @@ def test_foreign_patient_series_is_excluded(tmp_path, cfg):
     index, excl = run(tmp_path / "p", tmp_path, cfg)
     stir = index.set_index("sequence").loc["STIR"]
     assert stir.status == "excluded"
-    assert stir.reason == "PatientID (0010,0020) differs from the rest of the patient folder"
+    foreign, own = (pseudonym.patient(KEY, "A", i) for i in ("MRN2", "MRN1"))
+    assert stir.reason == (f"PatientID (0010,0020) {foreign} is not the folder's patient (PatientID {own} holds "
+                           "2 of 3 series (majority 66%))")
+    assert (index.set_index("sequence").loc[["T1", "T2"], "status"] == "volume").all()
 
 
 def test_other_orientation_and_class_are_logged_not_used(tmp_path, cfg):

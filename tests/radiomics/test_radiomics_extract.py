@@ -11,11 +11,11 @@ from radiomics import imageoperations
 from scipy import ndimage
 
 from spinestudy.radiomics import extract as rx
-from spinestudy.radiomics import masks
+from spinestudy.radiomics import fast_path, masks
 
 REPO = Path(__file__).resolve().parents[2]
-# Cropped vs whole-image extraction: only LoG differs (ITK's recursive Gaussian, whose tail is cut 8 sigma
-# out, measured <= 1e-6 relative here, 5e-5 on demo T2 volumes); wavelet and gradient are exact.
+# Cropped vs whole-image extraction: only LoG differs (ITK's recursive Gaussian, whose tail is cut 12 sigma
+# out, measured <= 1e-6 relative here, 7.7e-8 on demo T2 volumes); wavelet and gradient are exact.
 CROP_RTOL = {"log-sigma": 1e-4, "": 1e-9}
 
 
@@ -91,23 +91,15 @@ def test_series_extraction_equals_plain_pyradiomics(volume, all_filters):
 
 
 def test_too_narrow_padding_shows_the_log_boundary(volume, all_filters, monkeypatch):
-    """Why the pad is 8 sigma: at 1 sigma the LoG features of the cropped image drift beyond tolerance."""
+    """Why the pad is 12 sigma: at 1 sigma the LoG features of the cropped image drift beyond tolerance."""
     ex = rx.extractor(all_filters)
     image, mask = (sitk.ReadImage(str(p)) for p in volume)
     image = rx.normalised(image, ex.settings)
     wide = rx.extract_roi(ex, image, mask, 1, ["LoG"])
-    monkeypatch.setattr(rx, "LOG_TRUNCATE", 1)
+    monkeypatch.setattr(fast_path, "LOG_TRUNCATE", 1)
     narrow = rx.extract_roi(ex, image, mask, 1, ["LoG"])
     drift = max(abs(narrow[k] - v) / max(abs(v), 1e-9) for k, v in wide.items() if k.startswith("log"))
     assert drift > 1e-3
-
-
-def test_resampling_needs_pad_distance_covering_the_filters(volume):
-    ex = rx.extractor(REPO / "config/radiomics/mr_default.yaml")
-    ex.settings["padDistance"] = 5
-    image, mask = (sitk.ReadImage(str(p)) for p in volume)
-    with pytest.raises(RuntimeError, match="padDistance 5"):
-        rx.extract_roi(ex, image, mask, 1, ["LoG"])
 
 
 def test_extract_patient_names_columns_and_logs_unusable_rois(volume, tmp_path):
@@ -153,3 +145,30 @@ def test_geometry_mismatch_names_both_files_or_resamples(volume, tmp_path):
     outside.SetOrigin(np.add(outside.GetOrigin(), (0, -60, 0)).tolist())  # ROI moved past the image's edge
     assert masks.on_image_grid(outside, 1, image, ("m", "i"), resample=True, tolerance=1e-4) == (
         None, "ROI outside the image")
+
+
+def test_2d_nrrd_slice_with_label_200_equals_pyradiomics(tmp_path):
+    """A 2-D sagittal NRRD slice with its disc at label 200 (as public lumbar datasets deliver them) goes
+    through extract_patient on PyRadiomics' own path and gives plain PyRadiomics' values."""
+    rng = np.random.default_rng(5)
+    j, i = np.ogrid[:80, :64]
+    disc = ((i - 30) / 14) ** 2 + ((j - 40) / 5) ** 2 <= 1
+    texture = ndimage.gaussian_filter(rng.normal(size=(80, 64)), 1.5)
+    paths = tmp_path / "case.nrrd", tmp_path / "case_label.nrrd"
+    for array, path in zip(((400 + 150 * disc + 300 * texture).astype(np.int16), (200 * disc).astype(np.uint8)),
+                           paths):
+        item = sitk.GetImageFromArray(array)
+        item.SetSpacing((0.6875, 0.6875))
+        sitk.WriteImage(item, str(path))
+    params = REPO / "config/radiomics/mr_demo.yaml"
+    out = tmp_path / "f.parquet", tmp_path / "d.parquet"
+    rejected = rx.extract_patient({"T2": paths[0]}, paths[1], {200: "L4-L5 disc"}, params, "A", "P1", *out)
+    features, diagnostics = pd.read_parquet(out[0]), pd.read_parquet(out[1])
+    assert rejected == [] and diagnostics.extraction_path.tolist() == ["pyradiomics (2-D image)"]
+    assert features.label.tolist() == ["200"]
+    plain = {f"T2_{k}": float(v) for k, v in rx.extractor(params).execute(*map(str, paths), label=200).items()
+             if not k.startswith("diagnostics_")}
+    assert {"T2_original_glszm_ZoneEntropy", "T2_wavelet-HH_glcm_Idmn", "T2_log-sigma-3-0-mm-3D_ngtdm_Busyness"
+            } <= set(plain) == set(features.columns) - set(rx.KEYS)
+    for name, value in plain.items():
+        assert features[name].iloc[0] == pytest.approx(value, rel=1e-9, abs=1e-12), name

@@ -24,7 +24,9 @@ from spinestudy.report import export as figure_export
 from spinestudy.report import figures, style
 from spinestudy.report import radiomics_figures as figures_radiomics
 from spinestudy.report import study as report
+from spinestudy.stats import agreement
 from spinestudy.tables.schemas import AGE_DECADES
+from stats_cohort import reads
 
 CI = os.environ.get("CI", "").lower() in ("true", "1")
 
@@ -50,7 +52,8 @@ def chromium() -> str:
 
 
 def synthetic_inputs(root) -> dict:
-    """Small inputs in every documented format (clinical stats and radiomics statistics)."""
+    """Small inputs in every documented format (clinical stats, reader agreement written by its module, and
+    radiomics statistics)."""
     rng = np.random.default_rng(3)
     root.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -84,6 +87,10 @@ def synthetic_inputs(root) -> dict:
                                  selected_share=0.4, estimable=estimable,
                                  note="" if estimable else "not estimable: 4 complete cases (< 30)"))
     csv("lasso", pd.DataFrame(rows))
+    reads(30, seed=3)[0].to_parquet(root / "reads_long.parquet")
+    paths |= {"agreement": root / "agreement.csv", "confusion": root / "agreement_confusion.csv"}
+    agreement.write(root / "reads_long.parquet", {"agreement": {"bootstraps": 100}}, paths["agreement"],
+                    paths["confusion"])
     paths |= radiomics_stats_inputs(root, rng)
     return paths
 

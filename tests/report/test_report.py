@@ -83,3 +83,14 @@ def test_write_figure_rule_entry_point(inputs, tmp_path, monkeypatch):
     assert (tmp_path / "flow.html").is_file()
     with pytest.raises(ValueError, match="missing inputs"):
         report.write_figure("forest", {}, tmp_path / "x.html")
+
+
+def test_filter_row_and_methods_say_what_pyradiomics_filters_are(config, inputs):
+    """Issue 19, point 8: LoG and wavelet are PyRadiomics 3.0.1's, not IBSI 2's; named only when enabled."""
+    table = report.checklist(config, inputs.get("diagnostics"), inputs["features"], inputs["classifier"])
+    row = dict(zip(table["item"], table["value"]))["Image filters"]
+    assert "not IBSI-2 compliant" in row and "sigma squared in voxels" in row and "only level-1 wavelets" in row
+    assert "no rotation-invariant pooling" in row
+    assert "not IBSI-2 compliant" in " ".join(report.methods(config, inputs.get("diagnostics")))
+    assert report.filters_vs_ibsi2(["Original", "Square"]) == ""
+    assert "wavelet" not in report.filters_vs_ibsi2(["LoG"])

@@ -66,6 +66,19 @@ def test_writers_render_superscripts(inputs, config):
     assert mt.latex_text("1.29 × 10^{-38} ^{A}") == r"1.29 $\times$ 10\textsuperscript{-38} \textsuperscript{A}"
 
 
+def test_agreement_table_pools_levels_per_comparison(inputs, config, tmp_path):
+    table = mt.agreement(inputs["agreement"], config)
+    first = table.frame["Scale"].tolist()
+    assert first[0] == "Inter-reader agreement" and "Intra-reader agreement" in first
+    row = table.frame[table.frame["Scale"] == "Pfirrmann grade"].iloc[0]
+    assert row["Units"] == str(5 * 30) and row["Quadratically weighted kappa"].count("[") == 1
+    assert row["ICC(2,1)"] == "–" and row["Interpretation"] in {"moderate", "substantial", "almost perfect"}
+    assert "the first reader's grade is analysed" in table.footnote
+    empty = tmp_path / "agreement.csv"
+    empty.write_text("comparison,scale,level,statistic,estimate,note\n,,,,,no second read\n")
+    assert mt.agreement(empty, config).frame.empty and "No agreement to report" in mt.agreement(empty, config).footnote
+
+
 def test_every_table_in_all_formats_and_identical_reruns(inputs, config, tmp_path):
     tables = mt.write(inputs, config, tmp_path / "a", tmp_path / "a" / "tables.xlsx")
     mt.write(inputs, config, tmp_path / "b", tmp_path / "b" / "tables.xlsx")

@@ -119,14 +119,25 @@ def test_unknown_code(cohort, tmp_path):
     ]
 
 
-def test_unknown_level_code(cohort, tmp_path):
+def test_unknown_level_code_is_reported_once(cohort, tmp_path):
+    """Not again as a missing level (null in the level and both endplate rows), nor as the completeness
+    rule's failure at the patient's other four rows: one problem, the one that needs fixing."""
     spec = broken(cohort[3]["D"]["gradings"], tmp_path / "d.csv", set_cell(6, "Segment", "L6/S1"))
-    levels, _ = table_io.read_gradings("D", spec, KEY)
+    levels, endplates = table_io.read_gradings("D", spec, KEY)
+    assert problems(levels) + problems(endplates) == [
+        ("D", spec["path"], 6, "Segment", "L6/S1",
+         "unknown code for level; known codes: 'L1/2', 'L2/3', 'L3/4', 'L4/5', 'L5/S1'")]
+
+
+def test_duplicate_patient_in_gradings_is_reported_once_per_row(cohort, tmp_path):
+    """A patient's five grading rows repeated: each of the ten rows once (not again per endplate)."""
+    spec = broken(cohort[3]["A"]["gradings"], tmp_path / "a.csv", lambda f: pd.concat([f, f.iloc[:5]]))
+    levels, endplates = table_io.read_gradings("A", spec, KEY)
+    assert endplates.problems == []
     found = problems(levels)
-    assert found[0] == ("D", spec["path"], 6, "Segment", "L6/S1",
-                        "unknown code for level; known codes: 'L1/2', 'L2/3', 'L3/4', 'L4/5', 'L5/S1'")
-    # the patient then lacks a level: every row of that patient is reported once by the completeness rule
-    assert {f[5] for f in found[1:]} == {"level: all five lumbar levels L1-L2..L5-S1 graded"}
+    assert [f[2] for f in found] == [2, 3, 4, 5, 6, 22, 23, 24, 25, 26]
+    assert {(f[3], f[5]) for f in found} == {
+        ("study_id, level", "duplicate row (the same patient id, level or endplate again)")}
 
 
 def test_missing_level_row(cohort, tmp_path):
@@ -215,11 +226,25 @@ def test_xlsx_extra_header_row(cohort, tmp_path):
             ["Export 2024-11-21"] + [f"Unnamed: {i}" for i in range(1, frame.shape[1])], axis=1)
     spec = broken(cohort[3]["B"]["clinical"], tmp_path / "b.xlsx", titled)
     found = raised(lambda: table_io.read_clinical("B", spec, KEY))
-    assert ("B", spec["path"], None, "", "",
-            "the column names are in row 2, not in row 1: set header_row: 2 in the mapping") in found
-    assert {f[3] for f in found if f[3]} == set(spec["columns"].values()) - {None}
+    assert found == [("B", spec["path"], None, "", "",
+                      "the column names are in row 2, not in row 1: set header_row: 2 in the mapping")]
     fixed = spec | {"header_row": 2}
     assert table_io.read_clinical("B", fixed, KEY).problems == []
+
+
+def test_csv_header_on_row_3_without_padding(cohort, tmp_path):
+    """Two title lines without separators: pandas stops on the first data line ("Expected 1 fields in
+    line 3, saw 13"); the problem is the header row, and the message says so. One renamed column is
+    still named on its own."""
+    spec = cohort[3]["A"]["clinical"]
+    lines = open(spec["path"]).read().replace("age_years", "age").splitlines(keepends=True)
+    path = tmp_path / "a.csv"
+    path.write_text("RIS export\n\nCentre A, spine clinic\n" + "".join(lines))
+    spec = spec | {"path": str(path)}
+    assert raised(lambda: table_io.read_clinical("A", spec, KEY)) == [
+        ("A", str(path), None, "", "", "the column names are in row 3, not in row 1: set header_row: 3 in the mapping")]
+    found = raised(lambda: table_io.read_clinical("A", spec | {"header_row": 3}, KEY))
+    assert [f[3] for f in found] == ["age_years"] and found[0][5].startswith("column for age not in the file")
 
 
 def test_xlsx_rows_are_excel_rows(cohort, tmp_path):

@@ -11,7 +11,7 @@ from spinestudy.ingest.job import INDEX_COLUMNS
 from spinestudy.tables import merge
 from spinestudy.tables.readers import TableError
 from spinestudy.tables.schemas import Analysis, SeriesIndex
-from tables_corpus import KEY, broken, demo, digest, set_cell
+from tables_corpus import KEY, broken, demo, digest, series_index, set_cell
 
 OUTPUTS = ["analysis.parquet", "gradings_long.parquet", "exclusions.csv", "flow.csv", "missingness.csv"]
 
@@ -153,22 +153,15 @@ def test_clinical_without_gradings(cohort, tmp_path):
          "reason": "valid clinical row but no valid MRI gradings"}]
 
 
-def series_index(rows):
-    """A minimal valid series index with one row per (centre, patient, status)."""
-    frame = pd.DataFrame([{c: None for c in INDEX_COLUMNS} | {
-        "centre": c, "patient": p, "study_uid": f"2.25.{i}", "series_uid": f"2.25.{100 + i}",
-        "series_number": i, "sequence": "T2", "n_slices": 15, "status": s} for i, (c, p, s) in enumerate(rows)])
-    return SeriesIndex.validate(frame)
-
-
-def test_series_index(cohort, tmp_path):
+@pytest.mark.parametrize("source", [{"dicom": "somewhere"}, {"images": "somewhere/{id}/{sequence}.nii.gz"}])
+def test_series_index(cohort, tmp_path, source):
     _, clinical, _, config = cohort
     a = [pseudo("A", i) for i in clinical[clinical.centre == "A"].study_id]
     stranger = pseudo("A", "A9999")
     rows = [("A", p, "volume") for p in a[1:]] + [("A", a[1], "volume"), ("A", a[0], "excluded"),
                                                    ("A", stranger, "volume")]
     series_index(rows).to_parquet(tmp_path / "index.parquet")
-    with_dicom = {c: v | ({"dicom": "somewhere"} if c == "A" else {}) for c, v in config.items()}
+    with_dicom = {c: v | (source if c == "A" else {}) for c, v in config.items()}
     out = build(with_dicom, tmp_path / "out", series_index=tmp_path / "index.parquet")
     assert out["exclusions.csv"][["patient", "reason"]].to_dict("records") == sorted([
         {"patient": a[0], "reason": "no usable MRI series in the series index"},

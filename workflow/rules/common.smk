@@ -8,8 +8,10 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from spinestudy import pseudonym
-
+from spinestudy import ids, pseudonym
+from spinestudy.ingest import images
+from spinestudy.ingest.sources import walk
+from spinestudy.tables.procedure_dates import procedure_dates
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -20,7 +22,8 @@ gc.set_threshold(20_000, 10, 100)
 
 KEY = pseudonym.key_from_config(config)
 CENTRES = sorted(config["centres"])
-IMAGING_CENTRES = [c for c in CENTRES if "dicom" in config["centres"][c]]
+IMAGE_CENTRES = [c for c in CENTRES if "images" in config["centres"][c]]  # converted images, not DICOM
+IMAGING_CENTRES = [c for c in CENTRES if {"dicom", "images"} & set(config["centres"][c])]
 
 
 wildcard_constraints:
@@ -43,33 +46,53 @@ def dicom_root(centre):
 
 @functools.cache
 def folder_digest(folder):
-    """SHA-256 of every file's path, size and mtime under a patient folder. As a job parameter it makes
-    the job rerun when any file is added, removed or changed, while the job's input stays one folder
-    (thousands of per-file inputs would dominate DAG construction in large studies)."""
-    listing = sorted(
-        (p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-        for p in Path(folder).rglob("*")
-        if p.is_file()
-    )
+    """SHA-256 of every file's path, size and mtime under a patient folder (links followed) or of its ZIP
+    archive. As a job parameter it makes the job rerun when any file is added, removed or changed, while the
+    job's input stays one folder (thousands of per-file inputs would dominate DAG construction in large studies)."""
+    folder = Path(folder)
+    files = [folder] if folder.is_file() else walk(folder)[0]
+    listing = sorted((p.relative_to(folder.parent).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     return hashlib.sha256(repr(listing).encode()).hexdigest()
+
+
+def patient_folders(centre):
+    """Patient folder -> its id in the centre's form (config centres/<centre>/ids), as the tables see it."""
+    try:
+        return ids.folder_ids(dicom_root(centre), config["centres"][centre].get("ids"))
+    except ids.IdError as exc:
+        raise WorkflowError(f"centre {centre}: {exc} (config: centres/{centre}/ids)")
 
 
 @functools.cache
 def _batches(centre):
     groups = {}
-    for folder in sorted(dicom_root(centre).iterdir()):
-        if folder.is_dir():
-            patient = pseudonym.patient(KEY, centre, folder.name)
-            groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
+    for folder, identifier in patient_folders(centre).items():
+        patient = pseudonym.patient(KEY, centre, identifier)
+        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
+    return groups
+
+
+@functools.cache
+def _image_batches(centre):
+    """Batch -> {pseudonym: images.PatientImages} of a centre with `images:` (its files found by the pattern)."""
+    groups = {}
+    found = images.find_patients(config["centres"][centre]["images"], config["ingest"]["sequences"])
+    for name, files in found.items():
+        try:
+            identifier = ids.normalise(name, config["centres"][centre].get("ids"))
+        except ids.IdError as exc:
+            raise WorkflowError(f"centre {centre}: image id {name!r} {exc} (config: centres/{centre}/ids)")
+        patient = pseudonym.patient(KEY, centre, identifier)
+        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = files
     return groups
 
 
 def batches(centre):
-    """Batch -> {pseudonym: patient folder} for a centre (one folder per patient under its DICOM root). A
+    """Batch -> {pseudonym: patient folder} for a centre (one folder or <id>.zip per patient under its DICOM root). A
     batch is the patients whose pseudonyms share their first `batch_digits` hex digits, so a new patient
     never moves another to a different batch."""
     cohort_ready()
-    return _batches(centre)
+    return (_image_batches if centre in IMAGE_CENTRES else _batches)(centre)
 
 
 def batch(wildcards):
@@ -79,32 +102,76 @@ def batch(wildcards):
 
 def stray_files(centre):
     """Files lying directly in a centre's DICOM root, outside any patient folder."""
+    if centre in IMAGE_CENTRES:  # no DICOM root: every file matching the images: pattern is a patient's
+        return []
     cohort_ready()
-    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file())
+    return sorted(p.name for p in dicom_root(centre).iterdir() if p.is_file() and not ids.is_patient(p))
 
 
 def per_batch(pattern, keep=lambda patient: True):
     """Input function: pattern expanded over every centre's batches that hold a patient `keep` accepts."""
 
     def inputs(wildcards):
-        return [pattern.format(centre=c, batch=b) for c in IMAGING_CENTRES for b, patients in batches(c).items()
-                if any(map(keep, patients))]
+        return [
+            pattern.format(centre=c, batch=b)
+            for c in IMAGING_CENTRES
+            for b, patients in batches(c).items()
+            if any(map(keep, patients))
+        ]
 
     return inputs
 
 
 def table_files(wildcards):
-    """Every clinical and grading file the centres send: the tables stage's input."""
+    """Every clinical and grading file the centres send (other reads included): the tables stage's input."""
     cohort_ready()
-    return [cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in ("clinical", "gradings") if t in cfg]
+    tables = ("clinical", "gradings", "gradings_reader2", "gradings_repeat", "gradings_consensus")
+    return [cfg[t]["path"] for c, cfg in sorted(config["centres"].items()) for t in tables if t in cfg]
+
+
+def table_digests(wildcards):
+    """SHA-256 of each table file's content: as a parameter it reruns the tables stage when a file changes,
+    also when a corrected file arrives with an older modification time (cp -p, unzipped deliveries)."""
+    return {
+        path: hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else None
+        for path in table_files(wildcards)
+    }
 
 
 def batch_masks(wildcards, keep=lambda patient: True):
     """Pseudonym -> ROI mask file (None when the centre has none for the patient) of a batch's patients."""
     pattern = config["centres"][wildcards.centre].get("masks")
     masks = {}
-    for patient, folder in batch(wildcards).items():
+    for patient, source in batch(wildcards).items():  # a patient folder or archive, or images.PatientImages
         if keep(patient):
-            path = Path(pattern.format(id=folder.name)) if pattern else None
+            name = source.name if wildcards.centre in IMAGE_CENTRES else ids.entry_name(source)
+            path = Path(pattern.format(id=name)) if pattern else None
             masks[patient] = str(path) if path and path.is_file() else None
     return masks
+
+
+# Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a
+# patient is in when its pseudonym (a keyed hash) read as a number in [0, 1) is below the share, so a new
+# patient never changes whether another is in. A batch's job sees only which of its patients are in:
+# changing the share adds or drops jobs and reruns just the batches whose sampled patients change (with one
+# patient per batch, none).
+ROBUSTNESS = config["radiomics_stats"]["robustness"]
+
+
+def in_robustness_sample(patient):
+    return int(patient.removeprefix("p"), 16) < ROBUSTNESS["sample"] * 16 ** (len(patient) - 1)
+
+
+@functools.cache
+def centre_procedure_dates(centre):
+    cohort_ready()
+    spec = config["centres"][centre]
+    return procedure_dates(centre, spec.get("clinical"), KEY, spec.get("ids"))
+
+
+def batch_procedure_dates(wc):
+    """Pseudonym -> procedure date of a batch's patients (only when the study choice rule uses it)."""
+    if config["ingest"]["study_choice"] != "latest_on_or_before_procedure":
+        return {}
+    dates = centre_procedure_dates(wc.centre)
+    return {p: dates.get(p) for p in batch(wc)}

@@ -4,6 +4,15 @@ if config["cohort"] == "demo":
     checkpoint demo_cohort:
         output:
             f"{config['demo']['out']}/manifest.json",
+        log:
+            "logs/demo_cohort.log",
+        conda:
+            "../envs/spinestudy.yaml"
+        # A function: read when the job is planned, so commands without --cores (--report, --unlock) need none.
+        threads: lambda wildcards: workflow.cores
+        resources:
+            mem_mb=2000,
+            runtime=30,
         params:
             out=config["demo"]["out"],
             patients=config["demo"]["patients"],
@@ -11,11 +20,5 @@ if config["cohort"] == "demo":
             imaging_centres=IMAGING_CENTRES,
             seed=config["demo"]["seed"],
             centres=CENTRES,
-        threads: workflow.cores
-        resources:
-            mem_mb=2000,
-            runtime=30,
-        log:
-            "logs/demo_cohort.log",
         script:
             "../../scripts/demo/demo_cohort.py"

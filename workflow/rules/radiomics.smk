@@ -13,13 +13,17 @@ rule radiomics_batch:
         features="results/radiomics/{centre}/{batch}.parquet",
         diagnostics="results/radiomics/{centre}/{batch}.diagnostics.parquet",
         exclusions="results/radiomics/{centre}/{batch}.exclusions.csv",
-    params:
-        masks=batch_masks,
-        settings=config["radiomics"],
+    log:
+        "logs/radiomics_batch/{centre}/{batch}.log",
+    conda:
+        "../envs/spinestudy.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=lambda wc: 60 * len(batch(wc)),
+    params:
+        masks=batch_masks,
+        settings=config["radiomics"],
     script:
         "../../scripts/radiomics/radiomics_batch.py"
 
@@ -29,6 +33,10 @@ rule radiomics_features:
         per_batch("results/radiomics/{centre}/{batch}.parquet"),
     output:
         "results/radiomics/features.parquet",
+    log:
+        "logs/radiomics_features.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
@@ -41,6 +49,10 @@ rule radiomics_diagnostics:
         per_batch("results/radiomics/{centre}/{batch}.diagnostics.parquet"),
     output:
         "results/radiomics/diagnostics.parquet",
+    log:
+        "logs/radiomics_diagnostics.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
@@ -53,6 +65,10 @@ rule radiomics_exclusions:
         per_batch("results/radiomics/{centre}/{batch}.exclusions.csv"),
     output:
         "results/radiomics/exclusions.csv",
+    log:
+        "logs/radiomics_exclusions.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
@@ -60,19 +76,10 @@ rule radiomics_exclusions:
         "../../scripts/radiomics/merge_exclusions.py"
 
 
-# Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a
-# patient is in when its pseudonym (a keyed hash) read as a number in [0, 1) is below the share, so a new
-# patient never changes whether another is in. A batch's job sees only which of its patients are in:
-# changing the share adds or drops jobs and reruns just the batches whose sampled patients change (with one
-# patient per batch, none).
-ROBUSTNESS = config["radiomics_stats"]["robustness"]
+# A robustness job's settings: the robustness re-extraction's without the sample share (common.smk).
 ROBUSTNESS_JOB_SETTINGS = config["radiomics_stats"] | {
     "robustness": {k: v for k, v in ROBUSTNESS.items() if k != "sample"}
 }
-
-
-def in_robustness_sample(patient):
-    return int(patient.removeprefix("p"), 16) < ROBUSTNESS["sample"] * 16 ** (len(patient) - 1)
 
 
 rule radiomics_robustness_batch:
@@ -83,13 +90,17 @@ rule radiomics_robustness_batch:
         masks=lambda wc: [m for m in batch_masks(wc, in_robustness_sample).values() if m],
     output:
         "results/radiomics/perturbed/{centre}/{batch}.parquet",
-    params:
-        masks=lambda wc: batch_masks(wc, in_robustness_sample),
-        radiomics=config["radiomics"],
-        radiomics_stats=ROBUSTNESS_JOB_SETTINGS,
+    log:
+        "logs/radiomics_robustness_batch/{centre}/{batch}.log",
+    conda:
+        "../envs/spinestudy.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=lambda wc: 60 * len(batch_masks(wc, in_robustness_sample)),
+    params:
+        masks=lambda wc: batch_masks(wc, in_robustness_sample),
+        radiomics=config["radiomics"],
+        radiomics_stats=ROBUSTNESS_JOB_SETTINGS,
     script:
         "../../scripts/radiomics/radiomics_robustness.py"

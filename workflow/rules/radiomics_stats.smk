@@ -24,12 +24,16 @@ rule lesion_features:
     output:
         out_features=f"{RS}/lesion_features.parquet",
         out_diagnostic=f"{RS}/combat_diagnostic.csv",
-    params:
-        module="radiomics_stats.harmonisation",
-        settings=config["radiomics_stats"],
+    log:
+        "logs/lesion_features.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        module="radiomics_stats.harmonisation",
+        settings=config["radiomics_stats"],
     script:
         "../../scripts/write_outputs.py"
 
@@ -41,12 +45,16 @@ rule modic_shape:
     output:
         out_shape=f"{RS}/shape_by_modic.csv",
         out_dunn=f"{RS}/dunn.csv",
-    params:
-        module="radiomics_stats.shape",
-        settings=config["radiomics_stats"],
+    log:
+        "logs/modic_shape.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        module="radiomics_stats.shape",
+        settings=config["radiomics_stats"],
     script:
         "../../scripts/write_outputs.py"
 
@@ -57,12 +65,16 @@ rule mwu_screen:
         gradings="results/tables/gradings_long.parquet",
     output:
         out=f"{RS}/mwu_screen.csv",
-    params:
-        module="radiomics_stats.screen",
-        settings=config["radiomics_stats"],
+    log:
+        "logs/mwu_screen.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        module="radiomics_stats.screen",
+        settings=config["radiomics_stats"],
     script:
         "../../scripts/write_outputs.py"
 
@@ -75,13 +87,17 @@ rule modic_classifier:
     output:
         out_lasso=f"{RS}/lasso_features.csv",
         out_classifier=f"{RS}/classifier.json",
-    params:
-        module="radiomics_stats.classifier",
-        settings=config["radiomics_stats"],
+    log:
+        "logs/modic_classifier.log",
+    conda:
+        "../envs/spinestudy.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        module="radiomics_stats.classifier",
+        settings=config["radiomics_stats"],
     script:
         "../../scripts/write_outputs.py"
 
@@ -94,12 +110,16 @@ rule feature_correlations:
         lasso=f"{RS}/lasso_features.csv",
     output:
         out=f"{RS}/correlations.csv",
-    params:
-        module="radiomics_stats.correlations",
-        settings=config["radiomics_stats"],
+    log:
+        "logs/feature_correlations.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        module="radiomics_stats.correlations",
+        settings=config["radiomics_stats"],
     script:
         "../../scripts/write_outputs.py"
 
@@ -109,11 +129,15 @@ rule icc:
         perturbed=per_batch("results/radiomics/perturbed/{centre}/{batch}.parquet", in_robustness_sample),
     output:
         out=f"{RS}/icc.csv",
-    params:
-        module="radiomics_stats.icc",
-        settings=config["radiomics_stats"],
+    log:
+        "logs/icc.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        module="radiomics_stats.icc",
+        settings=config["radiomics_stats"],
     script:
         "../../scripts/write_outputs.py"

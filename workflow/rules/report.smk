@@ -10,6 +10,7 @@ FIGURE_INPUTS = {  # figure -> its inputs, named as the figure function's parame
     "flow": {"flow": "results/tables/flow.csv"},
     "prevalence": {"prevalence": "results/stats/prevalence_by_decade.csv"},
     "forest": {"lasso": "results/stats/lasso.csv"},
+    "agreement": {"agreement": "results/stats/agreement.csv", "confusion": "results/stats/agreement_confusion.csv"},
     "shape_by_modic": {
         "features": f"{RS}/lesion_features.parquet",
         "gradings": "results/tables/gradings_long.parquet",
@@ -21,7 +22,9 @@ FIGURE_INPUTS = {  # figure -> its inputs, named as the figure function's parame
     "correlations": {"correlations": f"{RS}/correlations.csv"},
     "combat": {"combat_diagnostic": f"{RS}/combat_diagnostic.csv"},
 }
-FIGURE_GROUP = {name: "Clinical" if name in ("flow", "prevalence", "forest") else "Radiomics" for name in FIGURE_INPUTS}
+FIGURE_GROUP = {
+    name: "Clinical" if name in ("flow", "prevalence", "forest", "agreement") else "Radiomics" for name in FIGURE_INPUTS
+}
 TABLE_INPUTS = {  # manuscript table input -> file
     "table1": "results/stats/table1.csv",
     "lasso": "results/stats/lasso.csv",
@@ -35,6 +38,7 @@ TABLE_INPUTS = {  # manuscript table input -> file
     "lasso_features": f"{RS}/lasso_features.csv",
     "correlations": f"{RS}/correlations.csv",
     "mwu_screen": f"{RS}/mwu_screen.csv",
+    "agreement": "results/stats/agreement.csv",
 }
 MANUSCRIPT = {  # manuscript table file name -> caption
     "table1": "table1",
@@ -42,11 +46,20 @@ MANUSCRIPT = {  # manuscript table file name -> caption
     "posthoc": "table_posthoc",
     "prevalence": "table_prevalence",
     "associations": "table_associations",
-} | {name: "table_radiomics" for name in ("shape_by_modic", "dunn", "icc", "classifier", "lasso_features", "correlations", "mwu_screen")}
+    "agreement": "table_agreement",
+} | {
+    name: "table_radiomics"
+    for name in ("shape_by_modic", "dunn", "icc", "classifier", "lasso_features", "correlations", "mwu_screen")
+}
+
 
 rule plotly_js:
     output:
         "results/figures/plotly.min.js",
+    log:
+        "logs/plotly_js.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=500,
         runtime=5,
@@ -72,11 +85,15 @@ for figure_name, figure_inputs in FIGURE_INPUTS.items():
                 )
                 for fmt in FIGURE_FORMATS
             },
-        params:
-            figure=figure_name,
+        log:
+            f"logs/figure_{figure_name}.log",
+        conda:
+            "../envs/spinestudy.yaml"
         resources:
             mem_mb=2000,
             runtime=15,
+        params:
+            figure=figure_name,
         script:
             "../../scripts/report/figure.py"
 
@@ -95,7 +112,13 @@ rule manuscript_tables:
             for name, caption in MANUSCRIPT.items()
             for ext in ("md", "tex")
         },
-        xlsx=report("results/tables.xlsx", caption="../report/tables_xlsx.rst", category="Statistics", subcategory="Workbook"),
+        xlsx=report(
+            "results/tables.xlsx", caption="../report/tables_xlsx.rst", category="Statistics", subcategory="Workbook"
+        ),
+    log:
+        "logs/manuscript_tables.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
@@ -107,8 +130,16 @@ rule study_report:
     input:
         **(TABLE_INPUTS | {k: v for inputs in FIGURE_INPUTS.values() for k, v in inputs.items()}),
         diagnostics="results/radiomics/diagnostics.parquet",
+        version="results/provenance/version.json",
+        changes="results/provenance/changes.csv",
     output:
-        report("results/report/study.html", caption="../report/study.rst", category="Figures", subcategory="Study report"),
+        report(
+            "results/report/study.html", caption="../report/study.rst", category="Figures", subcategory="Study report"
+        ),
+    log:
+        "logs/study_report.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
@@ -122,7 +153,16 @@ rule checklist:
         features="results/radiomics/features.parquet",
         classifier=f"{RS}/classifier.json",
     output:
-        report("results/report/checklist.csv", caption="../report/checklist.rst", category="Radiomics", subcategory="Reporting checklist"),
+        report(
+            "results/report/checklist.csv",
+            caption="../report/checklist.rst",
+            category="Radiomics",
+            subcategory="Reporting checklist",
+        ),
+    log:
+        "logs/checklist.log",
+    conda:
+        "../envs/spinestudy.yaml"
     resources:
         mem_mb=2000,
         runtime=15,

@@ -1,5 +1,6 @@
 # Clinical statistics: one target per manuscript table (RuDDS Table 1, Supplemental Table 1, Figure 2,
-# Table 2; Kasch-style associations), each computed by spinestudy.<module>.write from the analysis tables.
+# Table 2; Kasch-style associations), each computed by spinestudy.<module>.write from the analysis tables,
+# and the readers' agreement from every read of the gradings.
 STATS = {
     "table1": "table1.csv",
     "posthoc": "posthoc.csv",
@@ -15,15 +16,39 @@ for module, filename in STATS.items():
         name:
             f"stats_{module}"
         input:
-            analysis="results/tables/analysis.parquet",
             **({"gradings": "results/tables/gradings_long.parquet"} if module in NEEDS_GRADINGS else {}),
+            analysis="results/tables/analysis.parquet",
         output:
             out=f"results/stats/{filename}",
-        params:
-            module=f"stats.{module}",
-            settings=config["stats"],
+        log:
+            f"logs/stats_{module}.log",
+        conda:
+            "../envs/spinestudy.yaml"
         resources:
             mem_mb=4000,
             runtime=30,
+        params:
+            module=f"stats.{module}",
+            settings=config["stats"],
         script:
             "../../scripts/write_outputs.py"
+
+
+rule stats_agreement:
+    input:
+        reads="results/tables/reads_long.parquet",
+    output:
+        out="results/stats/agreement.csv",
+        confusion="results/stats/agreement_confusion.csv",
+    log:
+        "logs/stats_agreement.log",
+    conda:
+        "../envs/spinestudy.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        module="stats.agreement",
+        settings=config["stats"],
+    script:
+        "../../scripts/write_outputs.py"
