@@ -38,6 +38,15 @@ def snakemake(workdir: Path, *args: str, config: str = "config.yaml", cores: str
     return result.stdout + result.stderr
 
 
+def plan_cluster_job(workdir: Path, rule: str, **wildcards: str) -> dict[str, int]:
+    """Plan one job the way a cluster job step does (the SLURM executor runs `snakemake --target-jobs
+    rule:wildcards --allowed-rules rule` on the node): its DAG must resolve every input to exactly one rule.
+    Returns the job counts of the dry run."""
+    target = f"{rule}:" + ",".join(f"{k}={v}" for k, v in wildcards.items())
+    return job_counts(snakemake(workdir, "--dry-run", "--force", "--nolock", "--target-jobs", target,
+                                "--allowed-rules", rule))
+
+
 def job_counts(log: str) -> dict[str, int]:
     """Snakemake's own 'Job stats' table: rule -> number of jobs."""
     table = log.split("Job stats:", 1)[1].split("\n\n", 1)[0]

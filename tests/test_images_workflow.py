@@ -13,7 +13,7 @@ import SimpleITK as sitk
 import yaml
 from radiomics import featureextractor
 
-from snakemake_runner import KEY, absolute_config_paths, snakemake
+from snakemake_runner import KEY, absolute_config_paths, plan_cluster_job, snakemake
 from spinestudy import pseudonym
 from spinestudy.anatomy import LEVELS
 from spinestudy.demo.dicom import SAGITTAL, plane_grid
@@ -95,6 +95,11 @@ def run(tmp_path_factory, config) -> tuple[Path, dict]:
 
 def pseudonyms(*ids: str) -> list[str]:
     return [pseudonym.patient(KEY["SPINESTUDY_PSEUDONYM_KEY"].encode(), "N", i) for i in ids]
+
+
+def test_a_cluster_job_plans_alone(run):
+    """As a SLURM job step plans it (--target-jobs): the batch's volumes come from the images rule alone."""
+    assert plan_cluster_job(run[0], "radiomics_batch", centre="N", batch="p") == {"radiomics_batch": 1}
 
 
 def test_images_are_ingested_as_volumes(run):

@@ -21,6 +21,7 @@ from snakemake_runner import (
     RADIOMICS_MERGES,
     absolute_config_paths,
     job_counts,
+    plan_cluster_job,
     snakemake,
 )
 from spinestudy import pseudonym
@@ -100,6 +101,15 @@ def test_reader_agreement(workdir):
     assert (workdir / "results/figures/agreement.html").is_file()
     truth = yaml.safe_load((workdir / "resources/demo/truth.yaml").read_text())
     assert truth["agreement"]["reader2"]["pfirrmann"]["kappa_quadratic"] == pytest.approx(0.81, abs=0.01)
+
+
+def test_a_cluster_job_plans_alone(workdir):
+    """On SLURM each job rebuilds its own DAG from --target-jobs: the batch's volumes must come from one rule
+    (the DICOM ingestion, not the converted-images one, which no centre here uses)."""
+    batch = next((workdir / "results/radiomics").glob("*/p*.diagnostics.parquet"))
+    counts = plan_cluster_job(workdir, "radiomics_batch", centre=batch.parent.name,
+                              batch=batch.name.split(".")[0])
+    assert counts == {"radiomics_batch": 1}
 
 
 def test_radiomics_features_for_every_roi(workdir):

@@ -26,8 +26,14 @@ IMAGE_CENTRES = [c for c in CENTRES if "images" in config["centres"][c]]  # conv
 IMAGING_CENTRES = [c for c in CENTRES if {"dicom", "images"} & set(config["centres"][c])]
 
 
+def one_of(names):
+    """A wildcard constraint matching exactly these names; none: a regex that never matches (Snakemake reads an
+    empty constraint as no constraint, so two rules would both claim every centre's files)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
 wildcard_constraints:
-    centre="|".join(map(re.escape, CENTRES)),
+    centre=one_of(CENTRES),
     batch="p[0-9a-f]{0,12}",
 
 

@@ -15,7 +15,7 @@ rule ingest_batch:
     log:
         "logs/ingest_batch/{centre}/{batch}.log",
     wildcard_constraints:
-        centre="|".join(re.escape(c) for c in CENTRES if c not in IMAGE_CENTRES),
+        centre=one_of(c for c in IMAGING_CENTRES if c not in IMAGE_CENTRES),
     conda:
         "../envs/spinestudy.yaml"
     threads: 1
@@ -42,7 +42,7 @@ rule ingest_images_batch:
     log:
         "logs/ingest_images_batch/{centre}/{batch}.log",
     wildcard_constraints:
-        centre="|".join(map(re.escape, IMAGE_CENTRES)),
+        centre=one_of(IMAGE_CENTRES),
     conda:
         "../envs/spinestudy.yaml"
     threads: 1
