@@ -81,10 +81,11 @@ def test_tables_cover_every_patient(workdir):
 
 
 def test_reader_agreement(workdir):
-    """Demo centres A and B send a second reader's gradings, A also a repeat read (config.yaml): every read is
-    kept, the first reader's grades are analysed (reader_resolution: first) and agreement.csv reports each."""
+    """Demo centres A and B send a second reader's gradings, A also a repeat read (config.yaml); C has one read:
+    every read is kept, the first reader's grades are analysed (reader_resolution: first) and agreement.csv
+    reports each."""
     reads = pd.read_parquet(workdir / "results/tables/reads_long.parquet")
-    assert reads.groupby("read")["patient"].nunique().to_dict() == {"reader1": 6, "reader2": 6, "repeat": 3}
+    assert reads.groupby("read")["patient"].nunique().to_dict() == {"reader1": 40, "reader2": 6, "repeat": 3}
     gradings = pd.read_parquet(workdir / "results/tables/gradings_long.parquet")
     first = reads[reads["read"] == "reader1"][list(gradings.columns)].reset_index(drop=True)
     pd.testing.assert_frame_equal(first, gradings)

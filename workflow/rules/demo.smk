@@ -14,7 +14,6 @@ if config["cohort"] == "demo":
             mem_mb=2000,
             runtime=30,
         params:
-            out=config["demo"]["out"],
             patients=config["demo"]["patients"],
             imaging_patients=config["demo"].get("imaging_patients"),
             imaging_centres=IMAGING_CENTRES,
