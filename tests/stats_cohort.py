@@ -1,9 +1,13 @@
 """Analysis-shaped tables from the demo generator, in memory (shared by the statistics and report tests and
-benchmarks/statistics.py; tests/stats/test_stats_cohort.py checks their shape)."""
+benchmarks/statistics.py; tests/stats/test_stats_cohort.py checks their shape), and the RuDDS-sized demo's
+Table 2 and associations (shared by the demo recovery and browser tests)."""
+
+from pathlib import Path
 
 import pandas as pd
 
 from spinestudy.demo import tables as demo_tables
+from spinestudy.stats import associations, lasso
 from spinestudy.tables import derived, merge
 from spinestudy.tables.schemas import KEY, Analysis, dtypes
 
@@ -51,3 +55,14 @@ def grading_tables(graded: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         for side in ("upper", "lower")
     ], ignore_index=True)
     return levels, endplates
+
+
+def rudds_results(folder: Path, config: dict) -> tuple[dict[str, Path], dict]:
+    """results/stats/lasso.csv and associations.csv of the RuDDS-sized demo tables (config demo.patients and
+    seed, the statistics settings of `config`), written under folder; and the demo's truth."""
+    analysis, _, truth = cohort(config["demo"]["patients"], config["demo"]["seed"], centres=("A", "B", "C"))
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"lasso": folder / "lasso.csv", "associations": folder / "associations.csv"}
+    lasso.table(analysis, config["stats"]).to_csv(paths["lasso"], index=False)
+    associations.table(analysis, config["stats"]).to_csv(paths["associations"], index=False)
+    return paths, truth

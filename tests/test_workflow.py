@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from plotly.offline import get_plotlyjs
 
 from conftest import REPO
 from snakemake_runner import (
@@ -37,7 +38,7 @@ def workdir(tmp_path_factory, config) -> Path:
     work = tmp_path_factory.mktemp("workflow")
     shutil.copy(REPO / "config/radiomics/mr_quick.yaml", work / "params.yaml")
     cfg = absolute_config_paths(config)
-    cfg = cfg | {"demo": {"out": "resources/demo", "patients": 6, "seed": 7},
+    cfg = cfg | {"demo": {"out": "resources/demo", "patients": 40, "imaging_patients": 6, "seed": 7},
                  "radiomics": cfg["radiomics"] | {"params": "params.yaml"}}
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(work)
@@ -47,7 +48,8 @@ def workdir(tmp_path_factory, config) -> Path:
 def test_outputs_exist_and_cover_every_patient(workdir):
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
     manifest = yaml.safe_load((workdir / "resources/demo/manifest.json").read_text())
-    assert index.patient.nunique() == sum(len(p) for p in manifest["patients"].values()) == 6
+    assert sum(len(p) for p in manifest["patients"].values()) == 40  # 34 tables-only patients in centre C
+    assert index.patient.nunique() == sum(len(p) for p in manifest["imaging"].values()) == 6
     volumes = index[index.status == "volume"]
     assert set(volumes.sequence) == {"T1", "T2", "STIR"}
     for path in volumes.volume:
@@ -57,7 +59,7 @@ def test_outputs_exist_and_cover_every_patient(workdir):
 
 def test_statistics_tables_exist(workdir):
     table1 = pd.read_csv(workdir / "results/stats/table1.csv")
-    assert table1.loc[table1.variable == "age", "n"].item() == 6
+    assert table1.loc[table1.variable == "age", "n"].item() == 40
     assert set(table1.Test.dropna()) <= {"A", "K", "chi2", "Fisher", "Fisher (Monte Carlo)", "none"}
     assert table1.loc[table1.Test == "none", "note"].str.startswith("not testable").all()
     prevalence = pd.read_csv(workdir / "results/stats/prevalence_by_decade.csv")
@@ -69,21 +71,27 @@ def test_statistics_tables_exist(workdir):
 def test_tables_cover_every_patient(workdir):
     analysis = pd.read_parquet(workdir / "results/tables/analysis.parquet")
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
-    assert len(analysis) == 6 and set(analysis.patient) == set(index.patient)
+    assert len(analysis) == 40 and set(index.patient) < set(analysis.patient)
     flow = pd.read_csv(workdir / "results/tables/flow.csv").set_index("centre")
-    assert flow.loc["all", "analysed"] == 6
-    assert len(pd.read_parquet(workdir / "results/tables/gradings_long.parquet")) == 6 * 5
+    assert flow.loc["all", "analysed"] == 40 and flow.loc[["A", "B"], "with_images"].sum() == 6
+    assert pd.isna(flow.loc["C", "with_images"]) and flow.loc["C", "analysed"] == 34  # tables only, not "no DICOM"
+    log = pd.read_csv(workdir / "results/tables/exclusions.csv")
+    assert not log.reason.str.contains("no usable MRI series").any()
+    assert len(pd.read_parquet(workdir / "results/tables/gradings_long.parquet")) == 40 * 5
 
 
 def test_reader_agreement(workdir):
-    """Demo centres A and B send a second reader's gradings, A also a repeat read (config.yaml): every read is
-    kept, the first reader's grades are analysed (reader_resolution: first) and agreement.csv reports each."""
+    """Demo centres A and B send a second reader's gradings, A also a repeat read (config.yaml); C has one read:
+    every read is kept, the first reader's grades are analysed (reader_resolution: first) and agreement.csv
+    reports each."""
     reads = pd.read_parquet(workdir / "results/tables/reads_long.parquet")
-    assert reads.groupby("read")["patient"].nunique().to_dict() == {"reader1": 6, "reader2": 6, "repeat": 3}
+    assert reads.groupby("read")["patient"].nunique().to_dict() == {"reader1": 40, "reader2": 6, "repeat": 3}
     gradings = pd.read_parquet(workdir / "results/tables/gradings_long.parquet")
     first = reads[reads["read"] == "reader1"][list(gradings.columns)].reset_index(drop=True)
     pd.testing.assert_frame_equal(first, gradings)
-    assert (reads[reads["read"] == "reader2"]["pfirrmann"].to_numpy() != first["pfirrmann"].to_numpy()).any()
+    second = reads[reads["read"] == "reader2"]
+    read_twice = first[first["patient"].isin(second["patient"])]
+    assert (second["pfirrmann"].to_numpy() != read_twice["pfirrmann"].to_numpy()).any()
     table = pd.read_csv(workdir / "results/stats/agreement.csv")
     pooled = table[table["level"] == "all"].set_index(["comparison", "scale", "statistic"])
     assert pooled.loc[("inter-reader", "pfirrmann", "kappa_quadratic"), "n_units"] == 30
@@ -110,6 +118,8 @@ def test_a_cluster_job_plans_alone(workdir):
 def test_radiomics_features_for_every_roi(workdir):
     features = pd.read_parquet(workdir / "results/radiomics/features.parquet")
     gradings = pd.read_parquet(workdir / "results/tables/gradings_long.parquet")
+    imaged = pd.read_parquet(workdir / "results/ingest/series_index.parquet").patient
+    gradings = gradings[gradings.patient.isin(imaged)]  # the tables-only patients of centre C have no ROIs
     labels = label_table()
     lesions = {(row.patient, labels[modic_label(row.level, endplate)])
                for row in gradings.itertuples() for endplate in ("upper", "lower")
@@ -142,8 +152,8 @@ PLOTLY_BUNDLE = re.compile(r"<script>/\*\*\n\* plotly\.js v.*?</script>", re.DOT
 
 def assert_no_phi(workdir: Path, planted: set[str] = frozenset()) -> None:
     """No name part, MRN, birth date, institution or study id from the DICOM headers (nor any planted word)
-    under results/, as whole words, outside the plotly.js library the HTML pages embed (its country list holds
-    e.g. 'Martin')."""
+    under results/, as whole words, outside the plotly.js library (the study page embeds it, the figures share
+    a copy; its country list holds e.g. 'Martin')."""
     phi = pd.read_csv(workdir / "resources/demo/phi.csv", dtype=str)
     secrets = set(phi.study_id) | set(phi.PatientID) | set(phi.PatientBirthDate) | set(phi.InstitutionName) | planted
     for column in ("PatientName", "ReferringPhysicianName"):
@@ -151,6 +161,9 @@ def assert_no_phi(workdir: Path, planted: set[str] = frozenset()) -> None:
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(secrets))) + r")\b")
     files = [p for p in (workdir / "results").rglob("*") if p.is_file()]
     assert len(files) > 10
+    plotly_js = workdir / "results/figures/plotly.min.js"  # the figures' shared copy of the library
+    assert plotly_js.read_text(encoding="utf-8") == get_plotlyjs()
+    files.remove(plotly_js)
     for path in files:
         data = path.read_bytes()
         text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode("latin-1")

@@ -12,4 +12,6 @@ generate(
     centres=snakemake.params.centres,
     seed=snakemake.params.seed,
     jobs=snakemake.threads,
+    imaging_patients=snakemake.params.imaging_patients,
+    imaging_centres=snakemake.params.imaging_centres,
 )

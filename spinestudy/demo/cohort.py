@@ -1,11 +1,11 @@
 """The synthetic multi-centre demo cohort: tables, DICOM series, label maps, truth and a few real defects.
 
 Layout under `out`:
-  manifest.json            parameters and the patients of each centre (the Snakemake checkpoint output)
+  manifest.json            parameters, the patients of each centre and those with images (the checkpoint output)
   truth.yaml               planted effects, reader agreement and ingestion defects, for later stages to recover
   labels.yaml              label value -> structure, for the label maps
   phi.csv                  the fake identities written into the DICOM headers (to prove none reach results/)
-  <centre>/dicom/<study_id>/...   one folder per patient
+  <centre>/dicom/<study_id>/...   one folder per patient of the imaging subset (imaging centres only)
   <centre>/masks/<study_id>.nii.gz  label map on the T2 grid
   <centre>/<clinical and grading files in the centre's own format>, and the second reader's and the
                            first reader's repeat gradings beside them (<gradings>_reader2, <gradings>_repeat)
@@ -62,13 +62,19 @@ def plant_defects(out: Path, written: list[dict], centres: list[str]) -> list[di
 
 
 def generate(out: str | Path, patients: int, centres: list[str], seed: int, jobs: int = 1,
-             images: bool = True) -> Path:
-    """Generate the cohort under `out` deterministically for (patients, centres, seed); return manifest.json."""
+             images: bool = True, imaging_patients: int | None = None,
+             imaging_centres: list[str] | None = None) -> Path:
+    """Generate the cohort under `out` deterministically for (patients, centres, seed); return manifest.json.
+
+    With `imaging_patients`, only that many patients (with Modic changes) get DICOM series and masks, in
+    `imaging_centres`; all others are tables-only patients of the other centres."""
     out, centres = Path(out), list(centres)
     unknown = sorted(set(centres) - set(CENTRE_IDS))
     if unknown:
         raise ValueError(f"demo centres {unknown} unknown: the demo profiles are {list(CENTRE_IDS)}")
-    clinical, gradings, truth = demo_tables.simulate_cohort(patients, centres, seed)
+    clinical, gradings, truth = demo_tables.simulate_cohort(patients, centres, seed, imaging_patients,
+                                                            imaging_centres)
+    imaged = clinical[clinical.centre.isin(imaging_centres or centres)]
     reads, read_truth = demo_tables.plant_reads(gradings, seed)
     tables = {}
     for centre in centres:
@@ -78,27 +84,30 @@ def generate(out: str | Path, patients: int, centres: list[str], seed: int, jobs
         for read, frame in reads.items():
             paths[f"gradings_{read}"] = demo_tables.write_read_tables(frame, centre, out / centre, read)
         tables[centre] = {name: Path(path).relative_to(out).as_posix() for name, path in paths.items()}
-    truth = {"tables": truth, "agreement": read_truth,
-             "parameters": {"patients": patients, "centres": centres, "seed": seed}}
+    parameters = {"patients": patients, "centres": centres, "seed": seed}
+    if imaging_patients is not None:
+        parameters |= {"imaging_patients": imaging_patients, "imaging_centres": list(imaging_centres or centres)}
+    truth = {"tables": truth, "agreement": read_truth, "parameters": parameters}
     if images:
-        seeds = np.random.SeedSequence(seed).generate_state(len(clinical))
+        seeds = np.random.SeedSequence(seed).generate_state(len(imaged))
         tasks = [
             (out / row.centre / "dicom", out / row.centre / "masks" / f"{row.study_id}.nii.gz", row._asdict(),
              gradings[gradings.study_id == row.study_id].reset_index(drop=True), int(s))
-            for row, s in zip(clinical.itertuples(index=False), seeds)
+            for row, s in zip(imaged.itertuples(index=False), seeds)
         ]
         with ProcessPoolExecutor(max(1, jobs)) as pool:
             written = list(pool.map(_write_patient, tasks, chunksize=4))
         pd.DataFrame([{"centre": w["centre"], "study_id": w["study_id"], **{k: w["identity"][k] for k in PHI_FIELDS}}
                       for w in written]).to_csv(out / "phi.csv", index=False)
         truth["shapes"] = demo_phantom.PLANTED_SHAPE_EFFECTS
-        truth["ingest_defects"] = plant_defects(out, written, centres)
+        truth["ingest_defects"] = plant_defects(out, written, sorted({w["centre"] for w in written}))
     (out / "labels.yaml").write_text(yaml.safe_dump({"labels": anatomy.label_table()}, sort_keys=False))
     (out / "truth.yaml").write_text(yaml.safe_dump(truth, sort_keys=False))
     manifest = {
         "parameters": truth["parameters"] | {"images": images},
         "tables": tables,
         "patients": {c: clinical.study_id[clinical.centre == c].tolist() for c in centres},
+        "imaging": {c: imaged.study_id[imaged.centre == c].tolist() for c in centres if (imaged.centre == c).any()},
     }
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2))

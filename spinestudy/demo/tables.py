@@ -82,7 +82,10 @@ TEP_SHARES = (  # % of endplates with Rajasekaran defect grade 1..6
 )
 JAROSZ_MEDIAN = (9, 8, 14, 10)  # median Jarosz score (0-30: 5 levels x height 0-3 + osteophytes 0-3)
 QUESTIONNAIRE_BEFORE = 518 / 912  # Results: 56.8% completed questionnaires before the procedure
-QUESTIONNAIRE_AFTER = 0.8  # share of those that also answered after it (assumption, not reported)
+# Share of those who also answered after it, per syndrome (assumption: RuDDS reports no follow-up counts, but
+# its facet-joint group was "too small to fit" the MCID model (Table 2, footnote c) and its after-procedure
+# IQRs in Table 1 are narrow (NPRS back 4 [1; 4.5]), i.e. few facet-joint patients answered afterwards).
+QUESTIONNAIRE_AFTER = (0.05, 0.8, 0.8, 0.85)
 # Questionnaire score means as fractions of the scale maximum, set to the Table 1 group medians
 # (ODI: +0.015 because a beta with mean < 0.5 has its median below the mean).
 NPRS_BACK_MEAN = (0.5, 0.4, 0.45, 0.45)  # stenosis: non-smokers; smokers x exp(beta), median 5
@@ -102,6 +105,13 @@ MCID_POINTS = 1.2  # Methods: MCID = back NPRS before - after >= 1.2
 AGE_LATENT_PER_DECADE = 0.5  # disc severity per decade of age (Figure 2: steep rise with age)
 LEVEL_LATENT_SHIFT = (-0.5, -0.25, 0.0, 0.25, 0.5)  # L1-L2..L5-S1 (Figure 2: lower levels worse)
 PATIENT_SD, LEVEL_SD = 0.8, 0.6  # latent noise shared by a spine / specific to a disc
+# Spines without any degenerative finding (Pfirrmann <= 3, no Modic change, TEP score <= 5 and Jarosz 0 at
+# every level), the reference group of Kasch et al.'s finding count: RuDDS does not report their share;
+# Kasch et al. found 23.6% in a population cohort. Assumption: this share of patients under CLEAN_MAX_AGE.
+CLEAN_SPINE_SHARE, CLEAN_MAX_AGE = 0.15, 45
+# Imaging subset (the Modic radiomics study enrolled patients with Modic changes): patients with a Modic
+# type 1 lesion fill up to this share of the subset, the rest have type 2 (but no type 1) lesions.
+IMAGING_TYPE1_SHARE = 0.5
 # Item latent = loading * disc latent + own noise (sd): couples every grade to disc degeneration.
 ITEM_LOADINGS = {
     "jarosz_height": (0.9, 0.5),
@@ -276,15 +286,74 @@ CENTRE_FORMATS = {
 }
 
 
-def simulate_cohort(n_patients: int, centres: list[str], seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def simulate_cohort(n_patients: int, centres: list[str], seed: int, imaging_patients: int | None = None,
+                    imaging_centres: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Canonical clinical (one row per patient) and grading (one row per patient x level) tables, plus the
-    planted effects as a plain dict (YAML-serialisable: only str/int/float/list/dict) for truth.yaml."""
+    planted effects as a plain dict (YAML-serialisable: only str/int/float/list/dict) for truth.yaml.
+
+    Patients go round-robin to the centres; with `imaging_patients`, that many patients with Modic changes
+    (see select_imaging) go to `imaging_centres` and all others to the remaining (tables-only) centres."""
     rng = np.random.default_rng(seed)
-    group = rng.choice(len(SYNDROMES), size=n_patients, p=np.array(GROUP_COUNTS) / sum(GROUP_COUNTS))
-    clinical = _simulate_clinical(rng, group, list(centres))
+    group = rng.permutation(np.repeat(np.arange(len(SYNDROMES)), _apportion(n_patients, GROUP_COUNTS)))
+    clinical = _simulate_clinical(rng, group)
     gradings = _simulate_gradings(rng, clinical, group)
+    imaging = np.ones(n_patients, bool) if imaging_patients is None else select_imaging(rng, gradings, imaging_patients)
+    clinical, gradings = _assign_centres(clinical, gradings, imaging, list(centres), imaging_centres)
     truth = {"seed": int(seed), "n_patients": int(n_patients), "centres": list(centres), **_planted_effects()}
+    if imaging_patients is not None:
+        truth["imaging_subset"] = {
+            "patients": int(imaging.sum()), "centres": list(imaging_centres),
+            "selection": f"patients with a Modic type 1 lesion (up to {IMAGING_TYPE1_SHARE:.0%} of the subset), "
+            "the rest with type 2 but no type 1 lesions, at random (as the Modic radiomics study enrolled "
+            "patients with Modic changes); all other patients have tables only",
+        }
     return clinical, gradings, truth
+
+
+def _apportion(n: int, counts) -> np.ndarray:
+    """Split n in proportion to counts, largest remainders first (exact RuDDS counts for n = 912)."""
+    quota = n * np.asarray(counts) / sum(counts)
+    whole = np.floor(quota).astype(int)
+    whole[np.argsort(whole - quota, kind="stable")[: n - whole.sum()]] += 1
+    return whole
+
+
+def select_imaging(rng: np.random.Generator, gradings: pd.DataFrame, n: int) -> np.ndarray:
+    """Boolean mask over patients (clinical row order): the imaging subset of n patients with Modic changes."""
+    modic = gradings[["modic_upper", "modic_lower"]].to_numpy().reshape(-1, 2 * len(LEVELS))
+    type1, type2 = (modic == 1).any(axis=1), (modic == 2).any(axis=1)
+    pools = [np.flatnonzero(type1), np.flatnonzero(type2 & ~type1), np.flatnonzero(~type1 & ~type2)]
+    wanted = [min(len(pools[0]), round(n * IMAGING_TYPE1_SHARE))]
+    wanted.append(min(len(pools[1]), n - wanted[0]))
+    wanted.append(n - sum(wanted))  # only when too few patients have Modic changes
+    if wanted[2] > len(pools[2]):
+        raise ValueError(f"demo: {n} imaging patients requested but the cohort has only {len(modic)}")
+    chosen = np.concatenate([rng.choice(pool, k, replace=False) for pool, k in zip(pools, wanted)])
+    mask = np.zeros(len(modic), bool)
+    mask[chosen] = True
+    return mask
+
+
+def _assign_centres(clinical: pd.DataFrame, gradings: pd.DataFrame, imaging: np.ndarray, centres: list[str],
+                    imaging_centres: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Centre (round-robin within the imaging and the tables-only patients) and study id per patient."""
+    imaging_centres = centres if imaging_centres is None else list(imaging_centres)
+    tables_only = [c for c in centres if c not in imaging_centres]
+    if not imaging.all() and not tables_only:
+        raise ValueError(f"demo: {int((~imaging).sum())} patients without images need a centre without DICOM "
+                         f"among {centres} (imaging centres: {imaging_centres})")
+    centre = np.empty(len(imaging), dtype=object)
+    for mask, pool in ((imaging, imaging_centres), (~imaging, tables_only)):
+        centre[mask] = np.array(pool, dtype=object)[np.arange(mask.sum()) % max(1, len(pool))]
+    number = pd.Series(centre).groupby(centre).cumcount().to_numpy() + 1
+    ids = pd.array([f"{c}{i:04d}" for c, i in zip(centre, number)], dtype="str")
+    clinical = clinical.assign(study_id=ids, centre=pd.array(centre.astype(str), dtype="str"))
+    k = len(LEVELS)
+    gradings = gradings.assign(study_id=pd.array(np.repeat(ids, k), dtype="str"),
+                               centre=pd.array(np.repeat(centre.astype(str), k), dtype="str"))
+    order = np.argsort(np.array([list(centres).index(c) for c in centre]), kind="stable")
+    rows = (order[:, None] * k + np.arange(k)).ravel()
+    return clinical.iloc[order].reset_index(drop=True), gradings.iloc[rows].reset_index(drop=True)
 
 
 def _planted_effects() -> dict:
@@ -327,10 +396,16 @@ def _planted_effects() -> dict:
             "odds_ratio": SMOKING_MCID_OR_TOTAL,
             "description": "marginal odds ratio over all syndromes implied by the per-syndrome odds ratios",
         },
+        "clean_spines": {
+            "share_under_max_age": CLEAN_SPINE_SHARE,
+            "max_age": CLEAN_MAX_AGE,
+            "description": "these patients' spines have no finding of the Kasch finding count (0 findings, "
+            "the reference category of the associations)",
+        },
         "missingness": {
             "smoking_known": SMOKING_KNOWN,
             "questionnaire_before": QUESTIONNAIRE_BEFORE,
-            "questionnaire_after_given_before": QUESTIONNAIRE_AFTER,
+            "questionnaire_after_given_before": dict(zip(SYNDROMES, QUESTIONNAIRE_AFTER)),
             "mechanism": "completely at random",
         },
         "null_effects": [
@@ -378,10 +453,10 @@ def _write(frame: pd.DataFrame, path: Path, spec: dict) -> None:
         frame.to_parquet(path, index=False, **spec["options"])
 
 
-def _simulate_clinical(rng: np.random.Generator, group: np.ndarray, centres: list[str]) -> pd.DataFrame:
-    """Demographics, smoking, questionnaires and procedure date for patients of the given syndromes."""
+def _simulate_clinical(rng: np.random.Generator, group: np.ndarray) -> pd.DataFrame:
+    """Demographics, smoking, questionnaires and procedure date for patients of the given syndromes
+    (study_id and centre are placeholders until _assign_centres)."""
     n = len(group)
-    centre = np.array(centres)[np.arange(n) % len(centres)]  # round-robin
     age = _group_split_normal(rng.standard_normal(n), AGE_QUARTILES, group)
     bmi = _group_split_normal(rng.standard_normal(n), BMI_QUARTILES, group)
     female = rng.random(n) < np.take(FEMALE_SHARE, group)
@@ -392,8 +467,8 @@ def _simulate_clinical(rng: np.random.Generator, group: np.ndarray, centres: lis
     procedure_date = first + rng.integers(0, (last - first).astype(int) + 1, size=n)
     return pd.DataFrame(
         {
-            "study_id": pd.array([f"{c}{i:04d}" for i, c in enumerate(centre, start=1)], dtype="str"),
-            "centre": pd.array(centre, dtype="str"),
+            "study_id": pd.array([f"P{i:04d}" for i in range(1, n + 1)], dtype="str"),
+            "centre": pd.array([""] * n, dtype="str"),
             "age": np.clip(np.round(age), *AGE_RANGE).astype("int64"),
             "sex": pd.array(np.where(female, "F", "M"), dtype="str"),
             "bmi": np.round(np.clip(bmi, *BMI_RANGE), 1),
@@ -409,8 +484,9 @@ def _simulate_clinical(rng: np.random.Generator, group: np.ndarray, centres: lis
 def _simulate_scales(rng: np.random.Generator, group: np.ndarray, smoker: np.ndarray) -> dict:
     """NPRS, ODI and DN4 with missing questionnaires and the planted smoking effects."""
     n = len(group)
-    before = rng.random(n) < QUESTIONNAIRE_BEFORE
-    after = before & (rng.random(n) < QUESTIONNAIRE_AFTER)
+    before = np.zeros(n, bool)
+    before[rng.permutation(n)[: round(n * QUESTIONNAIRE_BEFORE)]] = True  # exactly 518 of 912
+    after = before & (rng.random(n) < np.take(QUESTIONNAIRE_AFTER, group))
     stenosis_smoker = smoker & (group == STENOSIS)
     back_mean = np.take(NPRS_BACK_MEAN, group) * np.exp(SMOKING_NPRS_BACK_BETA * stenosis_smoker)
     back_before = _beta_binomial(rng, 10, back_mean, SCORE_CONCENTRATION["nprs"])
@@ -457,6 +533,7 @@ def _simulate_gradings(rng: np.random.Generator, clinical: pd.DataFrame, group: 
     for endplate in ("upper", "lower"):
         tep = _item_latent(rng, disc, "tep")
         grades[f"tep_{endplate}"] = 1 + _cut(tep, groups, TEP_SHARES, *ITEM_LOADINGS["tep"])
+    _clear_findings(grades, (age < CLEAN_MAX_AGE) & (rng.random(n) < CLEAN_SPINE_SHARE))
     return pd.DataFrame(
         {
             "study_id": pd.array(np.repeat(clinical["study_id"].to_numpy(), k), dtype="str"),
@@ -466,6 +543,14 @@ def _simulate_gradings(rng: np.random.Generator, clinical: pd.DataFrame, group: 
         },
         columns=list(GRADING_COLUMNS),
     )
+
+
+def _clear_findings(grades: dict[str, np.ndarray], clean: np.ndarray) -> None:
+    """Cap the grades of the `clean` patients' spines below every finding of derived.FINDINGS, in place."""
+    caps = {"pfirrmann": 3, "jarosz_height": 0, "osteophytes": 0, "modic_upper": 0, "modic_lower": 0,
+            "tep_upper": 3, "tep_lower": 2}  # TEP score per level <= 5 < 6
+    for name, cap in caps.items():
+        grades[name][clean] = np.minimum(grades[name][clean], cap)
 
 
 def _modic(rng: np.random.Generator, latent: np.ndarray, groups: np.ndarray) -> np.ndarray:

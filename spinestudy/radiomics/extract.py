@@ -216,16 +216,23 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
             row.update({f"{sequence}_{name}": value for name, value in features[structure].items()})
             diagnostics.append(common | dict(label=str(key), structure=structure, voxels=voxels,
                                              mask_hash=image_hash(on_grid)))
-    pd.DataFrame(list(rows.values()), columns=KEYS if not rows else None).to_parquet(out, index=False)
+    in_order(pd.DataFrame(list(rows.values()), columns=KEYS if not rows else None)).to_parquet(out, index=False)
     pd.DataFrame(diagnostics).to_parquet(out_diagnostics, index=False)
     return rejected
 
 
 def merge(paths: list[str | Path], out: str | Path) -> None:
     """Concatenate tables of patients or batches (features, diagnostics, perturbed rows) into one, sorted by
-    centre, patient and structure. A patient without any usable ROI writes an empty table (without columns when
-    it is a diagnostics table): such tables add no rows and are left out."""
+    centre, patient and structure, in_order (so the table does not depend on how patients were batched when a
+    batch lacks a column). A patient without any usable ROI writes an empty
+    table (without columns when it is a diagnostics table): such tables add no rows and are left out."""
     frames = [frame for frame in map(pd.read_parquet, paths) if set(KEYS) <= set(frame.columns)]
     kept = [frame for frame in frames if len(frame)] or frames[:1] or [pd.DataFrame(columns=KEYS)]
     merged = pd.concat(kept, ignore_index=True)
-    merged.sort_values(["centre", "patient", "structure"], kind="stable").reset_index(drop=True).to_parquet(out)
+    in_order(merged).sort_values(["centre", "patient", "structure"], kind="stable").reset_index(drop=True).to_parquet(out)
+
+
+def in_order(table: pd.DataFrame) -> pd.DataFrame:
+    """The key columns first, the others by name: one column order for a patient's table and any merge of them."""
+    keys = [c for c in table.columns if c in KEYS]
+    return table[keys + sorted(c for c in table.columns if c not in KEYS)]

@@ -1,10 +1,12 @@
 """LASSO feature selection and an SVM classifier of Modic type (the Modic radiomics paper's Figure 2 and model),
 validated two ways on the same outer folds (grouped by patient: a patient's lesions never straddle folds):
 
-  paper:  scaling, screen, correlation filter and LASSO fitted on all lesions, then the SVM cross-validated
-          on the selected features (optimistic: the test folds took part in the selection);
-  nested: the whole pipeline (scaling, screen, correlation filter, LASSO, SVM with its hyper-parameters
-          tuned by an inner grid search) fitted inside each outer training fold only.
+  paper:  on the features ComBat-harmonised over all lesions (Modic type as covariate; harmonisation.py),
+          scaling, screen, correlation filter and LASSO fitted on all lesions, then the SVM cross-validated
+          on the selected features (optimistic: the test folds took part in harmonisation and selection);
+  nested: the whole pipeline (ComBat without labels, scaling, screen, correlation filter, LASSO, SVM with
+          its hyper-parameters tuned by an inner grid search) fitted inside each outer training fold only,
+          on the unharmonised features; the test fold is transformed with the training fold's fits.
 
 LASSO: scikit-learn's MultiTaskLassoCV on the class indicators (one column for two classes: plain LASSO on
 0/1, as the paper's alpha suggests; a shared group penalty for more); coefficients above `lasso_tol` count.
@@ -29,6 +31,8 @@ from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from spinestudy.radiomics.feature_names import feature_columns, split_name
+from spinestudy.radiomics_stats import harmonisation
+from spinestudy.radiomics_stats.harmonisation import CentreComBat
 from spinestudy.radiomics_stats.screen import CorrelationFilter, UnivariateScreen
 from spinestudy.radiomics_stats.shape import ROMAN, lesions
 
@@ -40,11 +44,21 @@ LASSO_COLUMNS = ["feature", "sequence", "image_type", "feature_class", "feature_
 METRICS = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_score}
 
 
-def write(features: Path, gradings: Path, settings: dict, out_lasso: Path, out_classifier: Path) -> None:
-    """Write lasso_features.csv (LASSO on all lesions) and classifier.json (both validations)."""
-    rows, notes = lesions(pd.read_parquet(features), pd.read_parquet(gradings))
+def write(features: Path, raw: Path, gradings: Path, settings: dict, out_lasso: Path, out_classifier: Path) -> None:
+    """Write lasso_features.csv (LASSO on all lesions) and classifier.json (both validations) from the
+    whole-cohort harmonised lesion features (paper) and the unharmonised features (nested)."""
+    gradings = pd.read_parquet(gradings)
+    rows, notes = lesions(pd.read_parquet(raw), gradings)
     x, y, groups, more = design(rows, settings)
-    lasso, report = run(x, y, groups, settings)
+    harmonised, *_ = design(lesions(pd.read_parquet(features), gradings)[0], settings)
+    if not harmonised.index.equals(x.index):
+        raise ValueError(f"{features} and {raw} hold different lesions: rerun the lesion_features rule")
+    reason = harmonisation.not_run(rows, settings)
+    lasso, report = run(x, y, groups, settings, paper_x=harmonised, in_fold_combat=not reason)
+    report["harmonisation"] = (
+        {"paper": "ComBat on all lesions before selection (inmoose; Modic type as covariate)",
+         "nested": "ComBat fitted on each training fold without labels (combatlearn), applied to its test fold"}
+        if not reason else {"paper": f"ComBat {reason}", "nested": f"ComBat {reason}"})
     Path(out_lasso).parent.mkdir(parents=True, exist_ok=True)
     lasso.to_csv(out_lasso, index=False)
     report["notes"] = notes + more + report["notes"]
@@ -105,8 +119,12 @@ def tuned_svm(steps: list[tuple], cfg: dict, seed: int, folds: int, cache: str) 
                         scoring="balanced_accuracy")
 
 
-def run(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, settings: dict) -> tuple[pd.DataFrame, dict]:
-    """LASSO coefficients on all lesions and the classifier report of both validations."""
+def run(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, settings: dict, paper_x: pd.DataFrame | None = None,
+        in_fold_combat: bool = False) -> tuple[pd.DataFrame, dict]:
+    """LASSO coefficients on all lesions and the classifier report of both validations. The paper protocol
+    selects on `paper_x` (default x; e.g. whole-cohort harmonised); the nested one starts with ComBat
+    per training fold when `in_fold_combat` (centres: the part of `groups` before the '/')."""
+    paper_x = x if paper_x is None else paper_x
     cfg = DEFAULTS | settings.get("classifier", {}) | {"screen_alpha": settings.get("screen", {}).get("alpha", 0.05)}
     seed = settings.get("seed", 1)
     classes, counts = np.unique(y, return_counts=True)
@@ -120,14 +138,19 @@ def run(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, settings: dict) -> t
         return pd.DataFrame(columns=LASSO_COLUMNS), report
     if folds < cfg["outer_folds"]:
         report["notes"].append(f"outer folds reduced to {folds} (smallest class or number of patients)")
-    names, values = x.columns.to_numpy(str), x.to_numpy(float)  # arrays: DataFrame checks dominate the run time
-    selector = Pipeline(selection(cfg)).fit(values, y)
+    names = paper_x.columns.to_numpy(str)
+    selector = Pipeline(selection(cfg)).fit(paper_x.to_numpy(float), y)  # arrays: DataFrame checks dominate
     chosen = list(selector.get_feature_names_out(names))
     outer = list(StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(x, y, groups))
+    combat = []
+    if in_fold_combat:
+        centre = pd.Series([g.split("/")[0] for g in groups], index=x.index)
+        x = pd.concat([centre.astype("category").cat.codes.rename("centre"), x], axis=1)
+        combat = [("combat", CentreComBat())]
     with tempfile.TemporaryDirectory() as cache:
         paper = validate(lambda inner: tuned_svm([("scale", StandardScaler())], cfg, seed, inner, cache),
-                         x[chosen], y, groups, outer, cfg, seed)
-        nested = validate(lambda inner: tuned_svm(selection(cfg), cfg, seed, inner, cache),
+                         paper_x[chosen], y, groups, outer, cfg, seed)
+        nested = validate(lambda inner: tuned_svm(combat + selection(cfg), cfg, seed, inner, cache),
                           x, y, groups, outer, cfg, seed)
     report |= {"outer_folds": folds, "accuracy": {"paper": paper["metrics"]["accuracy"]["estimate"],
                                                   "nested": nested["metrics"]["accuracy"]["estimate"]},

@@ -142,7 +142,8 @@ def lasso(path: Path, config: dict) -> Table:
                 reasons[f"{_group_name(group)}, {heading.split(' (')[0]}"] = fit["note"].iloc[0]
     footnote = " ".join([
         f"LASSO coefficients per unit of the predictor (Poisson for NPRS, logistic for MCID; {cfg.get('rule', '')} "
-        f"from {cfg.get('folds', '')}-fold cross-validation); in parentheses exp(coefficient): IRR or OR. "
+        f"from {cfg.get('folds', '')}-fold cross-validation) [{cfg.get('confidence', 0.95):.0%} percentile interval "
+        f"of {cfg.get('bootstraps', '')} bootstrap refits]; in parentheses exp(coefficient): IRR or OR. "
         "0: shrunk to zero (no effect); –: not estimable.",
         *(f"{where}: {why.removeprefix('not estimable: ')}." for where, why in reasons.items())])
     frame = pd.DataFrame(rows, columns=["Preoperative parameter", *map(_group_name, groups)])
@@ -153,9 +154,10 @@ def lasso(path: Path, config: dict) -> Table:
 def _coefficient(cell: pd.Series) -> str:
     if str(cell.get("estimable")) != "True":
         return "–"
+    ci = f" [{number(cell['ci_low'])}; {number(cell['ci_high'])}]" if pd.notna(cell.get("ci_low")) else ""
     if pd.isna(cell["coef"]) or cell["coef"] == 0:
-        return "0"
-    return f"{number(cell['coef'])} ({cell['effect']} {cell['exp_coef']:.2f})"
+        return "0" + ci
+    return f"{number(cell['coef'])}{ci} ({cell['effect']} {cell['exp_coef']:.2f})"
 
 
 def prevalence(path: Path, config: dict) -> Table:
@@ -283,6 +285,8 @@ def classifier(path: Path, config: dict) -> Table:
         f"SVM of Modic type ({counts}); estimate [{confidence:.0%} percentile interval, bootstrap over patients]. "
         "Paper's scheme: scaling, screen, correlation filter and LASSO fitted on all lesions, then the SVM "
         "cross-validated (optimistic); nested: the whole pipeline refitted inside each training fold.",
+        *(f"Harmonisation, {label.lower()}: {result['harmonisation'][p]}." for p, label in protocols.items()
+          if p in result.get("harmonisation", {})),
         *(f"{n}." for n in result.get("notes", []))])
     return Table("classifier", "Supplemental Table 7. Modic type classifier performance",
                  pd.DataFrame(rows, columns=["Metric", *protocols.values()]), footnote)

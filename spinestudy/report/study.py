@@ -44,6 +44,8 @@ ORDER = [  # manuscript order of the study page: (kind, name)
     ("figure", "combat"), ("table", "mwu_screen"),
 ]
 FOR_AUTHORS = "for the authors to complete"
+ROMAN_TYPES = {1: "I", 2: "II", 3: "III"}
+PERTURBED = {"erode": "eroded", "dilate": "dilated"}
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -100,9 +102,9 @@ def methods(config: dict, diagnostics: Path | None = None) -> list[str]:
         _agreement_methods(config),
         _radiomics_methods(config, diagnostics),
     ]
-    extra = config.get("radiomics_stats")
-    paragraphs.append("Radiomics statistics and harmonisation settings: " + _flat(extra) + "." if extra else
-                      "No radiomics statistics or harmonisation settings are configured in this run.")
+    rstats = config.get("radiomics_stats")
+    paragraphs.append(_radiomics_stats_methods(rstats) if rstats else
+                      "No radiomics statistics are configured in this run.")
     return paragraphs
 
 
@@ -127,10 +129,70 @@ def _agreement_methods(config: dict) -> str:
         f"ICCs after Koo & Li. Grades analysed: {RESOLUTIONS[resolution]}.")
 
 
-def _flat(value, prefix: str = "") -> str:
-    if isinstance(value, dict):
-        return "; ".join(_flat(v, f"{prefix}{k} ") for k, v in value.items())
-    return f"{prefix.strip()} = {value}"
+
+def _listed(values) -> str:
+    """'a, b and c' from a list (config values as written: 0.1, scale)."""
+    words = [str(v) for v in values]
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
+def _types(types) -> str:
+    return _listed(ROMAN_TYPES.get(t, str(t)) for t in types)
+
+
+def _harmonisation_methods(rstats: dict) -> str:
+    """Which ComBat each estimate used (whole cohort vs inside the folds), from the config."""
+    h = rstats.get("harmonisation", {})
+    if not h.get("enabled"):
+        return "Features were not harmonised across centres."
+    return (f"Features were harmonised across centres with ComBat (parametric empirical Bayes; centres with fewer "
+            f"than {h.get('min_lesions_per_centre')} lesions: no harmonisation). For the shape tables, the screen, "
+            f"the correlations and the paper-protocol classifier estimate, ComBat (inmoose) was fitted on all lesions "
+            f"with the Modic type as a biological covariate; for the nested estimate, ComBat (combatlearn, no "
+            f"covariates) was fitted on each outer training fold only and applied to its test fold, so no test "
+            f"label informed the harmonisation. Centre differences before and after harmonisation were tested by "
+            f"the Kruskal-Wallis test (α = {h.get('alpha')}).")
+
+
+def _radiomics_stats_methods(rstats: dict) -> str:
+    """The radiomics-statistics paragraph, written from the radiomics_stats configuration."""
+    shape, screen = rstats.get("shape", {}), rstats.get("screen", {})
+    c, corr, rob = rstats.get("classifier", {}), rstats.get("correlations", {}), rstats.get("robustness", {})
+    contrast = _types(rstats.get("contrast", []))
+    text = [
+        f"Modic lesion ROIs took the Modic type graded at their endplate; lesions graded 0 or not graded were left "
+        f"out, as were types with fewer than {rstats.get('min_lesions')} lesions. " + _harmonisation_methods(rstats),
+        f"Shape features of the {shape.get('sequence')} lesion ROI ({shape.get('image_type')} image) were compared "
+        f"between Modic types {_types(rstats.get('modic_types', []))} by the Kruskal-Wallis test (α = "
+        f"{shape.get('alpha')}), followed by Dunn's test ({shape.get('p_adjust')} adjustment); a type's mean (SD) "
+        f"is marked when the Shapiro-Wilk test did not reject normality (α = {shape.get('normality_alpha')}).",
+    ]
+    if c:
+        text.append(
+            f"To classify Modic types {contrast}, features were screened by the Mann-Whitney U test (α = "
+            f"{screen.get('alpha')}), reduced by a correlation filter (of pairs with |{c.get('correlation_method')} r| "
+            f"> {c.get('correlation_threshold')}, the feature with the higher mean |r| dropped) and selected by LASSO "
+            f"(penalty by {c.get('lasso_folds')}-fold cross-validation over {c.get('lasso_alphas')} values); an SVM "
+            f"({c.get('kernel')} kernel, {c.get('class_weight') or 'unweighted'} class weights) was tuned over C in "
+            f"{{{_listed(c.get('C', []))}}} and γ in {{{_listed(c.get('gamma', []))}}} by a {c.get('inner_folds')}-fold inner grid search. Performance "
+            f"was estimated on the same {c.get('outer_folds')} outer folds, grouped by patient, in two ways: as in "
+            f"the paper, with harmonisation and selection on all lesions and only the SVM cross-validated "
+            f"(optimistic), and by nested cross-validation with every step refitted within each outer training "
+            f"fold. Accuracy, balanced accuracy and the AUC are given with {c.get('confidence', 0.95):.0%} percentile "
+            f"intervals from {c.get('bootstraps')} bootstrap resamples of patients.")
+    if corr:
+        text.append(
+            f"Selected features of each patient's {corr.get('aggregate')} lesion (types "
+            f"{_types(corr.get('modic_types', []))}) were correlated with {_listed(corr.get('outcomes', []))} "
+            f"({' and '.join(m.capitalize() for m in corr.get('methods', []))}; {corr.get('p_adjust')} adjustment; "
+            f"at least {corr.get('min_patients')} patients).")
+    if rob:
+        text.append(
+            f"Robustness to segmentation: the {rob.get('structures')} ROIs were {_listed(PERTURBED.get(p, p) for p in rob.get('perturbations', []))} "
+            f"by {rob.get('radius')} voxel(s) and re-extracted ({Path(str(rob.get('params'))).name}; "
+            f"{', '.join(rob.get('sequences', []))}) in {rob.get('sample', 1.0):.0%} of patients; features with "
+            f"ICC(3,1) ≥ {rob.get('icc_threshold')} (at least {rob.get('min_rois')} ROIs) were deemed robust.")
+    return " ".join(text)
 
 
 def radiomics_settings(config: dict, diagnostics: Path | None) -> dict:
@@ -313,7 +375,7 @@ def checklist(config: dict, diagnostics: Path | None = None, features: Path | No
         ("CLEAR", "Image preprocessing", f"normalisation {bool(s.get('normalize'))}, resampling "
          f"{spacing or 'none'}", diag),
         ("CLEAR", "Feature extraction software", f"PyRadiomics {info['version']}" if info["version"] else None, diag),
-        ("CLEAR", "Harmonisation across centres", _flat(rstats["harmonisation"]) if "harmonisation" in rstats
+        ("CLEAR", "Harmonisation across centres", _harmonisation_methods(rstats) if "harmonisation" in rstats
          else None, "config radiomics_stats.harmonisation"),
         ("CLEAR", "Feature selection", _selection(rstats), "config radiomics_stats.screen, .classifier"),
         ("CLEAR", "Validation scheme", _validation(rstats), "config radiomics_stats.classifier"),

@@ -44,9 +44,15 @@ def test_planted_shape_differences_are_found_at_the_papers_cohort_size(cohort):
         assert row["kw_p"] < 0.05 and row["significant"]
         medians = rows.groupby("modic")[f"T2_{feature}"].median()
         assert medians.sort_values(ascending=False).index.tolist() == order
+    for feature in demo_phantom.PLANTED_SHAPE_EFFECTS["type_ii_highest"]:
+        assert table.set_index("feature").loc[feature.removeprefix("original_shape_"), "significant"]
+        assert rows.groupby("modic")[f"T2_{feature}"].median().idxmax() == 2
     dunn = modic_shape.dunn_table(rows, table, SETTINGS)
     planted = dunn[dunn["feature"].isin(["Sphericity", "Flatness"])]
-    assert set(planted["feature"]) == {"Sphericity", "Flatness"} and planted["significant"].all()
+    assert set(planted["feature"]) == {"Sphericity", "Flatness"}
+    # type II (thick ellipsoids) differs from both others; mixed type I lesions may overlap type III
+    with_type_ii = planted[(planted["group1"] == "II") | (planted["group2"] == "II")]
+    assert len(with_type_ii) == 4 and with_type_ii["significant"].all()
 
 
 def test_kruskal_wallis_and_table_cells_match_pingouin_and_pandas(cohort):

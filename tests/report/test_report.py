@@ -39,6 +39,17 @@ def test_methods_follow_the_config(config, inputs):
         assert "PyRadiomics v3.0.1" in text and "bin width of 25" in text and "native grid" in text
 
 
+def test_radiomics_statistics_methods_are_prose_from_the_config(config):
+    text = report.methods(config)[-1]
+    c = config["radiomics_stats"]["classifier"]
+    assert " = [" not in text and "classifier C" not in text  # no dump of config keys
+    assert f"{c['outer_folds']} outer folds, grouped by patient" in text and "C in {0.1, 1.0, 10.0 and 100.0}" in text
+    assert "fitted on each outer training fold only" in text and "Modic type as a biological covariate" in text
+    assert "eroded and dilated by 1 voxel(s)" in text
+    off = config | {"radiomics_stats": config["radiomics_stats"] | {"harmonisation": {"enabled": False}}}
+    assert "Features were not harmonised across centres." in report.methods(off)[-1]
+
+
 def test_provenance_hash_changes_with_the_config(config):
     one, two = report.provenance(config, "c", "d"), report.provenance(config | {"cohort": "own"}, "c", "d")
     assert one["config_sha256"] != two["config_sha256"] and one["packages"]["plotly"] == "7.1.0"

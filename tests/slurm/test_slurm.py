@@ -23,7 +23,7 @@ from conftest import REPO
 pytestmark = pytest.mark.workflow
 
 PROFILE = REPO / "profiles" / "slurm"
-PATIENTS = 4
+PATIENTS = 4  # with images (A and B); 4 more tables-only patients in centre C
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "slurm-test-key"}
 # Longest a workflow run may take before the test gives up (a hung status check must fail, not hang CI).
 RUN_TIMEOUT = 900
@@ -84,7 +84,8 @@ def make_workdir(root: Path, config: dict) -> Path:
     """A workdir laid out like the repository: its config/ (parameter files the config names) and a small cohort."""
     root.mkdir(parents=True)
     shutil.copytree(REPO / "config", root / "config")
-    cfg = config | {"demo": {"out": "resources/demo", "patients": PATIENTS, "seed": 11}}
+    cfg = config | {"demo": {"out": "resources/demo", "patients": 2 * PATIENTS, "imaging_patients": PATIENTS,
+                              "seed": 11}}
     if "radiomics" in cfg and (root / QUICK_RADIOMICS).is_file():  # as tests/test_workflow.py: fewer features
         cfg["radiomics"] = cfg["radiomics"] | {"params": QUICK_RADIOMICS}
     (root / "config.yaml").write_text(yaml.safe_dump(cfg))

@@ -169,10 +169,14 @@ def test_duplicate_ids(cohort, tmp_path):
 
 
 def test_after_without_before(cohort, tmp_path):
-    _, clinical, _, config = cohort
-    a = clinical[clinical.centre == "A"].reset_index(drop=True)
-    row = int(a.index[a.nprs_back_before.isna()][0]) + 2
-    spec = broken(config["A"]["clinical"], tmp_path / "a.csv", set_cell(row, "nprs_back_post", "3"))
+    config = cohort[3]
+    row = 2  # the first patient, its questionnaires before the procedure blanked
+
+    def edit(frame):
+        frame.loc[row - 2, ["nprs_back_pre", "nprs_leg_pre", "nprs_back_post", "nprs_leg_post"]] = ["", "", "3", ""]
+        return frame
+
+    spec = broken(config["A"]["clinical"], tmp_path / "a.csv", edit)
     read = table_io.read_clinical("A", spec, KEY)
     assert problems(read) == [
         ("A", spec["path"], row, "nprs_back_post", "3",

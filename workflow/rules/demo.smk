@@ -15,6 +15,8 @@ if config["cohort"] == "demo":
             runtime=30,
         params:
             patients=config["demo"]["patients"],
+            imaging_patients=config["demo"].get("imaging_patients"),
+            imaging_centres=IMAGING_CENTRES,
             seed=config["demo"]["seed"],
             centres=CENTRES,
         script:

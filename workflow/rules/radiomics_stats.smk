@@ -82,6 +82,7 @@ rule mwu_screen:
 rule modic_classifier:
     input:
         features=f"{RS}/lesion_features.parquet",
+        raw="results/radiomics/features.parquet",
         gradings="results/tables/gradings_long.parquet",
     output:
         out_lasso=f"{RS}/lasso_features.csv",

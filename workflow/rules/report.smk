@@ -52,6 +52,21 @@ MANUSCRIPT = {  # manuscript table file name -> caption
     for name in ("shape_by_modic", "dunn", "icc", "classifier", "lasso_features", "correlations", "mwu_screen")
 }
 
+
+rule plotly_js:
+    output:
+        "results/figures/plotly.min.js",
+    log:
+        "logs/plotly_js.log",
+    conda:
+        "../envs/spinestudy.yaml"
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/report/plotly_js.py"
+
+
 for figure_name, figure_inputs in FIGURE_INPUTS.items():
 
     rule:
@@ -59,6 +74,7 @@ for figure_name, figure_inputs in FIGURE_INPUTS.items():
             f"figure_{figure_name}"
         input:
             **figure_inputs,
+            plotly_js="results/figures/plotly.min.js",
         output:
             **{
                 fmt: report(
