@@ -104,28 +104,20 @@ def test_tie_with_another_patient_excludes_the_whole_patient(tmp_path, cfg, clea
                     "or the centre's PatientID mapping, and none holds 66% of the series"]
 
 
-def test_folder_study_id_names_the_patient_among_two(tmp_path, cfg, clean, foreign, reference):
-    folder = tmp_path / "in" / "A0001"
-    copy(clean, folder / "own")
-    copy(foreign, folder / "other")
-    index, excl = ingest(folder, tmp_path / "out", cfg)
-    assert_same_volume(Path(t2_of(index).volume), reference)
-    other = index[index.status == "excluded"].reason.tolist()
-    assert other == [f"PatientID (0010,0020) {pseudonym.patient(KEY, 'A', 'MRN778899')} is not the folder's patient "
-                     f"(PatientID {pseudonym.patient(KEY, 'A', 'A0001')} matches the folder's study id)"]
-
-
-def test_folder_study_id_in_another_form_names_the_patient(tmp_path, cfg, clean, foreign, reference):
-    """Folder 'a01' (lower case, the zeros Excel or a PACS export dropped) and PatientID 'A0001': the same id."""
-    folder = tmp_path / "in" / "a01"
+@pytest.mark.parametrize("study_id, how", [
+    ("A0001", "matches the folder's study id"),
+    # lower case, and the zeros Excel or a PACS export dropped: the same id as PatientID 'A0001'
+    ("a01", "matches the folder's study id once case and leading zeros are ignored"),
+])
+def test_folder_study_id_names_the_patient_among_two(tmp_path, cfg, clean, foreign, reference, study_id, how):
+    folder = tmp_path / "in" / study_id
     copy(clean, folder / "own")
     copy(foreign, folder / "other")
     index, _ = ingest(folder, tmp_path / "out", cfg)
     assert_same_volume(Path(t2_of(index).volume), reference)
-    assert index[index.status == "excluded"].reason.tolist() == [
-        f"PatientID (0010,0020) {pseudonym.patient(KEY, 'A', 'MRN778899')} is not the folder's patient (PatientID "
-        f"{pseudonym.patient(KEY, 'A', 'A0001')} matches the folder's study id once case and leading zeros are "
-        "ignored)"]
+    other = index[index.status == "excluded"].reason.tolist()
+    assert other == [f"PatientID (0010,0020) {pseudonym.patient(KEY, 'A', 'MRN778899')} is not the folder's patient "
+                     f"(PatientID {pseudonym.patient(KEY, 'A', 'A0001')} {how})"]
 
 
 def test_patient_id_mapping_names_the_patient(tmp_path, cfg, clean, foreign):
