@@ -327,7 +327,8 @@ def select_imaging(rng: np.random.Generator, gradings: pd.DataFrame, n: int) -> 
     wanted.append(min(len(pools[1]), n - wanted[0]))
     wanted.append(n - sum(wanted))  # only when too few patients have Modic changes
     if wanted[2] > len(pools[2]):
-        raise ValueError(f"demo: {n} imaging patients requested but the cohort has only {len(modic)}")
+        raise ValueError(f"demo: {n} imaging patients requested but the cohort has only {len(modic)} patients "
+                         "(demo.imaging_patients must not exceed demo.patients)")
     chosen = np.concatenate([rng.choice(pool, k, replace=False) for pool, k in zip(pools, wanted)])
     mask = np.zeros(len(modic), bool)
     mask[chosen] = True

@@ -373,3 +373,9 @@ def test_planted_reads_follow_their_model(large):
             expected = truth[read][item]["kappa" if weights is None else f"kappa_{weights}"]
             assert cohen_kappa_score(gradings[column], frame[column], weights=weights) == pytest.approx(
                 expected, abs=0.01), (read, column)
+
+
+def test_more_imaging_patients_than_patients_names_the_settings():
+    with pytest.raises(ValueError, match=r"9 imaging patients requested but the cohort has only 8 patients "
+                                         r"\(demo.imaging_patients must not exceed demo.patients\)"):
+        dt.simulate_cohort(8, ["A", "B", "C"], 11, 9, ["A", "B"])
