@@ -224,12 +224,13 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
 def merge(paths: list[str | Path], out: str | Path) -> None:
     """Concatenate tables of patients or batches (features, diagnostics, perturbed rows) into one, sorted by
     centre, patient and structure, in_order (so the table does not depend on how patients were batched when a
-    batch lacks a column). A patient without any usable ROI writes an empty
-    table (without columns when it is a diagnostics table): such tables add no rows and are left out."""
+    batch lacks a column). A patient without any usable ROI writes an empty table (without columns when it is a
+    diagnostics table): such tables add no rows and are left out."""
     frames = [frame for frame in map(pd.read_parquet, paths) if set(KEYS) <= set(frame.columns)]
     kept = [frame for frame in frames if len(frame)] or frames[:1] or [pd.DataFrame(columns=KEYS)]
     merged = pd.concat(kept, ignore_index=True)
-    in_order(merged).sort_values(["centre", "patient", "structure"], kind="stable").reset_index(drop=True).to_parquet(out)
+    merged = in_order(merged).sort_values(["centre", "patient", "structure"], kind="stable")
+    merged.reset_index(drop=True).to_parquet(out)
 
 
 def in_order(table: pd.DataFrame) -> pd.DataFrame:

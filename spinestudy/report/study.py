@@ -129,7 +129,6 @@ def _agreement_methods(config: dict) -> str:
         f"ICCs after Koo & Li. Grades analysed: {RESOLUTIONS[resolution]}.")
 
 
-
 def _listed(values) -> str:
     """'a, b and c' from a list (config values as written: 0.1, scale)."""
     words = [str(v) for v in values]
@@ -174,12 +173,13 @@ def _radiomics_stats_methods(rstats: dict) -> str:
             f"> {c.get('correlation_threshold')}, the feature with the higher mean |r| dropped) and selected by LASSO "
             f"(penalty by {c.get('lasso_folds')}-fold cross-validation over {c.get('lasso_alphas')} values); an SVM "
             f"({c.get('kernel')} kernel, {c.get('class_weight') or 'unweighted'} class weights) was tuned over C in "
-            f"{{{_listed(c.get('C', []))}}} and γ in {{{_listed(c.get('gamma', []))}}} by a {c.get('inner_folds')}-fold inner grid search. Performance "
-            f"was estimated on the same {c.get('outer_folds')} outer folds, grouped by patient, in two ways: as in "
-            f"the paper, with harmonisation and selection on all lesions and only the SVM cross-validated "
-            f"(optimistic), and by nested cross-validation with every step refitted within each outer training "
-            f"fold. Accuracy, balanced accuracy and the AUC are given with {c.get('confidence', 0.95):.0%} percentile "
-            f"intervals from {c.get('bootstraps')} bootstrap resamples of patients.")
+            f"{{{_listed(c.get('C', []))}}} and γ in {{{_listed(c.get('gamma', []))}}} by a "
+            f"{c.get('inner_folds')}-fold inner grid search. Performance was estimated on the same "
+            f"{c.get('outer_folds')} outer folds, grouped by patient, in two ways: as in the paper, with "
+            f"harmonisation and selection on all lesions and only the SVM cross-validated (optimistic), and by "
+            f"nested cross-validation with every step refitted within each outer training fold. Accuracy, balanced "
+            f"accuracy and the AUC are given with {c.get('confidence', 0.95):.0%} percentile intervals from "
+            f"{c.get('bootstraps')} bootstrap resamples of patients.")
     if corr:
         text.append(
             f"Selected features of each patient's {corr.get('aggregate')} lesion (types "
@@ -187,11 +187,12 @@ def _radiomics_stats_methods(rstats: dict) -> str:
             f"({' and '.join(m.capitalize() for m in corr.get('methods', []))}; {corr.get('p_adjust')} adjustment; "
             f"at least {corr.get('min_patients')} patients).")
     if rob:
+        perturbed = _listed(PERTURBED.get(p, p) for p in rob.get("perturbations", []))
         text.append(
-            f"Robustness to segmentation: the {rob.get('structures')} ROIs were {_listed(PERTURBED.get(p, p) for p in rob.get('perturbations', []))} "
-            f"by {rob.get('radius')} voxel(s) and re-extracted ({Path(str(rob.get('params'))).name}; "
-            f"{', '.join(rob.get('sequences', []))}) in {rob.get('sample', 1.0):.0%} of patients; features with "
-            f"ICC(3,1) ≥ {rob.get('icc_threshold')} (at least {rob.get('min_rois')} ROIs) were deemed robust.")
+            f"Robustness to segmentation: the {rob.get('structures')} ROIs were {perturbed} by {rob.get('radius')} "
+            f"voxel(s) and re-extracted ({Path(str(rob.get('params'))).name}; {', '.join(rob.get('sequences', []))}) "
+            f"in {rob.get('sample', 1.0):.0%} of patients; features with ICC(3,1) ≥ {rob.get('icc_threshold')} (at "
+            f"least {rob.get('min_rois')} ROIs) were deemed robust.")
     return " ".join(text)
 
 
