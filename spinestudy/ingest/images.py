@@ -7,6 +7,22 @@ checks of a DICOM series that apply to a converted image (one scalar 2-D or 3-D 
 orthonormal directions, the configured orientation), then becomes the volume, index row and exclusion lines
 the DICOM path writes. File names carry the study id, so nothing written names them or copies their header
 fields: index and exclusions name the sequence and the reader, UIDs are keyed hashes of the pseudonym.
+
+The slice axis. Converters store a volume in acquisition order (slices along the third array axis, as
+dcm2niix) or reorder its axes (RAS, as nibabel's as_closest_canonical): then the slices of a sagittal series
+lie along the first axis. The direction cosines say which patient axis each array axis runs along, not which
+array axis the slices were stacked on: an axial and a sagittal series both reordered to RAS have the same
+directions. The grid does: a 2-D acquisition has square pixels and another slice spacing, so the slice axis
+is the one whose spacing differs from the two others' (equal) spacing; where the spacings single out no axis
+(isotropic 3-D volumes, rectangular pixels) it is the third, the file's own order. The orientation is the
+patient axis the slice axis runs along (SAG: left-right). A volume whose slice axis is not the third is
+reordered, voxels unchanged (axes permuted and flipped, no resampling), to the axis order of a standard DICOM
+series of its plane (`STANDARD`), so that it gives the features of the same voxels in acquisition order
+(force2D's slices, resampling grids and wavelet directions follow the array axes); a label map on the
+file's grid is reordered alike at extraction (`radiomics.masks.on_image_grid`).
+
+Volumes are written as MetaImage (`.mha`), which stores spacing, origin and directions in double precision
+(NIfTI's single precision turns 0.5469 mm into 0.54689997 mm, and resampled features move by percents).
 """
 
 import glob
@@ -20,7 +36,7 @@ import SimpleITK as sitk
 
 from spinestudy import batch, exclusions, pseudonym
 from spinestudy.exclusions import Exclusion
-from spinestudy.ingest.job import INDEX_COLUMNS, STAGE, merge_index
+from spinestudy.ingest.job import INDEX_COLUMNS, STAGE, VOLUME_SUFFIXES, merge_index
 from spinestudy.ingest.sequences import orientation
 
 
@@ -74,8 +90,38 @@ def check(image: sitk.Image, cfg: dict) -> list[str]:
     return problems
 
 
+def slice_axis(image: sitk.Image) -> int:
+    """The array axis a 3-D image's slices are stacked along: the one whose spacing differs from the two
+    others' (square pixels), else the third (module docstring)."""
+    spacing = np.asarray(image.GetSpacing())
+    for axis in range(3):
+        others = np.delete(spacing, axis)
+        if np.isclose(*others, rtol=1e-4, atol=0) and not np.isclose(spacing[axis], others[0], rtol=1e-4, atol=0):
+            return axis
+    return 2
+
+
+# Row and column directions (LPS) of a standard DICOM series of each plane; slices step along row x column.
+STANDARD = {"SAG": ((0, 1, 0), (0, 0, -1)), "COR": ((1, 0, 0), (0, 0, -1)), "AX": ((1, 0, 0), (0, 1, 0))}
+
+
+def in_slice_order(image: sitk.Image, axis: int) -> sitk.Image:
+    """The image with the slice axis last and its axes running as `STANDARD`'s for its plane: axes permuted
+    and flipped, each voxel at its place. Written out rather than sitk.DICOMOrient, which matches every axis
+    to its closest patient axis and could move a 45-degree oblique slice axis; here the grid fixes it."""
+    direction = np.asarray(image.GetDirection()).reshape(3, 3)
+    first, second = (a for a in range(3) if a != axis)
+    row, column = (np.asarray(v, float) for v in STANDARD[orientation([*direction[:, first], *direction[:, second]])])
+    if abs(direction[:, second] @ row) > abs(direction[:, first] @ row):
+        first, second = second, first
+    order = [first, second, axis]
+    flips = [bool(direction[:, a] @ target < 0) for a, target in zip(order, (row, column, np.cross(row, column)))]
+    return sitk.Flip(sitk.PermuteAxes(image, order), flips)
+
+
 def describe(image: sitk.Image, reader: str) -> dict:
-    """Index facts of an image (its grid and reader; a converted file keeps no acquisition header)."""
+    """Index facts of an image in slice order (its grid and reader; a converted file keeps no acquisition
+    header)."""
     size, spacing = list(image.GetSize()) + [None] * 3, list(image.GetSpacing()) + [None] * 3
     plane = None
     if image.GetDimension() == 3:
@@ -91,7 +137,8 @@ def describe(image: sitk.Image, reader: str) -> dict:
 
 
 def write_volume(image: sitk.Image, path: Path) -> None:
-    """The image's voxels and grid as NIfTI, without the metadata of its file (NRRD and MHA fields are free text)."""
+    """The image's voxels and grid (double precision: MetaImage), without the metadata of its file (NRRD and
+    MHA fields are free text)."""
     volume = sitk.GetImageFromArray(sitk.GetArrayViewFromImage(image))
     volume.CopyInformation(image)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,8 +162,11 @@ def ingest_patient(files: dict[str, str | Path], centre: str, patient: str, cfg:
             rejected.append(Exclusion(centre, patient, f"{sequence} image", STAGE, "no file (config images: pattern)"))
             continue
         image, reader = _read(Path(files[sequence]))
-        facts = describe(image, reader) if image is not None else {"series_description": ""}
         problems = check(image, cfg) if image is not None else [reader]
+        axis = slice_axis(image) if not problems and image.GetDimension() == 3 else 2
+        if axis != 2:
+            image = in_slice_order(image, axis)
+        facts = describe(image, reader) if image is not None else {"series_description": ""}
         status, reason = "volume", ""
         if problems:
             status, reason = "excluded", "; ".join(problems)
@@ -124,7 +174,9 @@ def ingest_patient(files: dict[str, str | Path], centre: str, patient: str, cfg:
             reason = "2-D image: orientation not checked"
         elif facts["orientation"] != cfg["orientation"]:
             status, reason = "not used", f"orientation {facts['orientation']}: not {cfg['orientation']}"
-        volume = Path(out_volumes) / f"{sequence}.nii.gz"
+        elif axis != 2:
+            reason = f"slices along the file's axis {axis}: axes reordered to slice order, voxels unchanged"
+        volume = Path(out_volumes) / f"{sequence}{VOLUME_SUFFIXES[1]}"
         if status == "volume":
             write_volume(image, volume)
         else:

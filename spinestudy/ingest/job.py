@@ -27,6 +27,13 @@ INDEX_COLUMNS = [
     "pixel_spacing_col", "slice_thickness", "slice_spacing", "manufacturer", "model", "field_strength",
     "repetition_time", "echo_time", "inversion_time", "status", "reason", "volume",
 ]
+# A volume is <sequence><suffix>: NIfTI from a DICOM series, MetaImage (double-precision grid) from images.py
+VOLUME_SUFFIXES = (".nii.gz", ".mha")
+
+
+def volume_file(folder: str | Path, sequence: str) -> Path | None:
+    """A patient's volume of a sequence in its volume folder, or None."""
+    return next((p for p in (Path(folder) / f"{sequence}{s}" for s in VOLUME_SUFFIXES) if p.is_file()), None)
 
 
 def read_all(found: list[sources.Item], centre: str, patient: str) -> tuple[list[Slice], list[Exclusion]]:

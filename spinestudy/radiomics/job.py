@@ -19,6 +19,7 @@ import yaml
 
 from spinestudy import batch, exclusions
 from spinestudy.exclusions import Exclusion
+from spinestudy.ingest.job import volume_file
 from spinestudy.radiomics import masks, robustness
 from spinestudy.radiomics.extract import KEYS, STAGE, extract_patient, merge
 
@@ -73,7 +74,7 @@ def checked_mask(mask: str | Path, settings: dict, centre: str, patient: str,
         return None, [Exclusion(centre, patient, "mask", STAGE, "mask file unreadable by SimpleITK")]
     log = []
     if rounded:
-        mask = Path(workdir) / "rounded_mask.nii.gz"
+        mask = Path(workdir) / "rounded_mask.mha"  # MetaImage keeps the grid as read (NIfTI: float32)
         sitk.WriteImage(label_map, str(mask), useCompression=True)
         log.append(Exclusion(centre, patient, "mask", STAGE, f"label map with non-integer values in {rounded} "
                                                              "voxels: rounded to the nearest integer (round_labels)"))
@@ -91,8 +92,8 @@ def run_patient(volume_dir: str | Path, mask: str | Path | None, settings: dict,
     rejected = []
     volumes = {}
     for sequence in settings["sequences"]:
-        path = Path(volume_dir) / f"{sequence}.nii.gz"
-        if path.is_file():
+        path = volume_file(volume_dir, sequence)
+        if path is not None:
             volumes[sequence] = path
         else:
             rejected.append(Exclusion(centre, patient, sequence, STAGE,
@@ -130,11 +131,11 @@ def run_robustness(volume_dir: str | Path, mask: str | Path | None, radiomics: d
     """Re-extract the robustness structures unperturbed, eroded and dilated (robustness.perturbed_rows) with
     the robustness parameters; write their rows. Patients without a label map or volume contribute none."""
     cfg = radiomics_stats["robustness"]
-    volumes = {s: Path(volume_dir) / f"{s}.nii.gz" for s in cfg["sequences"]}
+    volumes = {s: volume_file(volume_dir, s) for s in cfg["sequences"]}
     with tempfile.TemporaryDirectory() as workdir:
         if mask is not None:  # its label values were logged by run_patient
             mask, _ = checked_mask(mask, radiomics, centre, patient, workdir)
-        usable = mask is not None and masks.is_label_map(Path(mask)) and all(p.is_file() for p in volumes.values())
+        usable = mask is not None and masks.is_label_map(Path(mask)) and None not in volumes.values()
         present = _present(Path(mask)) if usable else set()
         rois = {k: s for k, s in select_rois(mask, radiomics).items()
                 if k in present and re.search(cfg["structures"], s)}

@@ -181,12 +181,24 @@ def _outside(mask: sitk.Image, label: int, image: sitk.Image) -> bool:
     return bool(np.any(index < -0.5 - 1e-3) or np.any(index > np.asarray(image.GetSize()) - 0.5 + 1e-3))
 
 
+def _reordered(roi: sitk.Image, image: sitk.Image, tolerance: float) -> sitk.Image:
+    """The ROI with its axes permuted and flipped into the image's axis order (sitk.DICOMOrient, no
+    resampling) where that puts it on the image grid: a label map in a converter's axis order (RAS) whose
+    volume ingestion reordered to slice order (ingest.images). Else the ROI unchanged."""
+    if roi.GetDimension() != 3 or same_grid(roi, image, tolerance):
+        return roi
+    order = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(image.GetDirection())
+    reordered = sitk.DICOMOrient(roi, order)
+    return reordered if same_grid(reordered, image, tolerance) else roi
+
+
 def on_image_grid(mask: sitk.Image, label: int, image: sitk.Image, names: tuple[str, str], *,
                   resample: bool, tolerance: float) -> tuple[sitk.Image | None, str]:
     """The ROI's binary mask (UInt8, 1 inside) on the image grid and "", or None and the reason it is unusable.
 
-    A grid mismatch raises GeometryMismatch naming (mask file, image file) unless `resample` allows
-    nearest-neighbour resampling onto the image grid.
+    A mask on the image's voxels in another axis order is reordered onto it. Another grid raises
+    GeometryMismatch naming (mask file, image file) unless `resample` allows nearest-neighbour resampling
+    onto the image grid.
     """
     roi = sitk.Cast(mask == label, sitk.sitkUInt8)
     if mask.HasMetaDataKey("outside"):
@@ -195,6 +207,7 @@ def on_image_grid(mask: sitk.Image, label: int, image: sitk.Image, names: tuple[
         return None, "empty mask"
     if roi.GetDimension() != image.GetDimension():
         return None, f"the mask is {roi.GetDimension()}-D, the image {image.GetDimension()}-D"
+    roi = _reordered(roi, image, tolerance)
     if not same_grid(roi, image, tolerance):
         if not resample:
             raise GeometryMismatch(f"mask {names[0]} and image {names[1]} are on different grids "

@@ -35,8 +35,8 @@ def perturbed_rows(volumes: dict[str, Path], mask: Path, rois: dict[int, str], p
     for how in [ORIGINAL, *cfg["perturbations"]]:
         for key, structure in rois.items():
             stem = Path(workdir) / f"{how}_{key}"
-            sitk.WriteImage(perturb(label_map, int(key), how, cfg["radius"]), f"{stem}.nii.gz")
-            extract_patient(volumes, f"{stem}.nii.gz", {key: structure}, params, centre, patient,
+            sitk.WriteImage(perturb(label_map, int(key), how, cfg["radius"]), f"{stem}.mha")
+            extract_patient(volumes, f"{stem}.mha", {key: structure}, params, centre, patient,
                             f"{stem}.parquet", f"{stem}_diagnostics.parquet")
             frames.append(pd.read_parquet(f"{stem}.parquet").assign(perturbation=how))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*KEYS, "perturbation"])
