@@ -13,7 +13,7 @@ from spinestudy import pseudonym
 from spinestudy.anatomy import LEVELS
 from spinestudy.demo.dicom import SAGITTAL, plane_grid
 from spinestudy.demo.phantom import build_phantom, render
-from spinestudy.ingest.images import check, find_patients, ingest_batch, ingest_patient
+from spinestudy.ingest.images import check, find_patients, in_slice_order, ingest_batch, ingest_patient, slice_axis
 from spinestudy.radiomics.job import run_patient
 from spinestudy.tables.schemas import SeriesIndex, failures
 
@@ -183,7 +183,8 @@ def test_sagittal_volume_in_ras_axis_order_is_read_in_slice_order(sagittal_t2, t
         volumes[order] = sitk.ReadImage(index.loc["T2", "volume"])
         features[order] = extracted(tmp_path, out[2], folder / order / "mask.nii.gz", config, params,
                                     resample_mask=False)
-    assert index.loc["T2", "reason"] == "slices along the file's axis 0: axes reordered to slice order, voxels unchanged"
+    assert index.loc["T2", "reason"] == ("slices along the file's axis 0: axes reordered to slice order, voxels "
+                                         "unchanged")
     ours, reordered = volumes["acquisition"], volumes["ras"]
     assert np.array_equal(sitk.GetArrayViewFromImage(reordered), sitk.GetArrayViewFromImage(image))
     assert reordered.GetSpacing() == ours.GetSpacing() and reordered.GetDirection() == ours.GetDirection()
@@ -219,3 +220,23 @@ def test_grid_keeps_full_precision_through_ingestion(sagittal_t2, tmp_path, conf
         assert {k.split("_")[1].split("-")[0] for k in values} == {"original", "log", "wavelet"}
         ours = features.loc[label, list(values)].astype(float).to_numpy()
         np.testing.assert_allclose(ours, list(values.values()), rtol=1e-9, err_msg=str(label))
+
+
+def test_slice_axis_stands_out_by_spacing_and_reordering_keeps_every_voxel_in_place():
+    """The slice axis is the one whose spacing differs from the two others' (else the third); reordering an
+    oblique sagittal volume stored in RAS order keeps each voxel at its physical point (SimpleITK's resampling
+    onto the original grid gives the original voxels back) and puts it in a standard sagittal order."""
+    assert [slice_axis(volume(spacing=s)) for s in ((4.4, 0.5469, 0.5469), (0.5469, 4.4, 0.5469),
+                                                    (0.5469, 0.5469, 4.4), (1.0, 1.0, 1.0), (0.5, 0.6, 4.0))] == [
+        0, 1, 2, 2, 2]
+    tilt = np.deg2rad(12)  # a sagittal stack tilted about the left-right axis, axes in RAS order (LPS: -x, -y, z)
+    rotation = np.array([[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]])
+    direction = rotation @ np.diag([-1.0, -1.0, 1.0])
+    ras = volume(size=(15, 512, 512), direction=direction.ravel().tolist(), spacing=(4.4, 0.5469, 0.5469))
+    reordered = in_slice_order(ras, 0)
+    assert reordered.GetSize() == (512, 512, 15) and reordered.GetSpacing() == (0.5469, 0.5469, 4.4)
+    columns = np.asarray(reordered.GetDirection()).reshape(3, 3).T
+    assert [int(np.argmax(np.abs(c))) for c in columns] == [1, 2, 0]  # rows A-P, columns S-I, slices L-R
+    assert [float(np.sign(c[np.argmax(np.abs(c))])) for c in columns] == [1.0, -1.0, -1.0]  # P, I, R: as DICOM
+    back = sitk.Resample(reordered, ras, sitk.Transform(), sitk.sitkNearestNeighbor)
+    assert np.array_equal(sitk.GetArrayViewFromImage(back), sitk.GetArrayViewFromImage(ras))
