@@ -36,7 +36,7 @@ import SimpleITK as sitk
 
 from spinestudy import batch, exclusions, pseudonym
 from spinestudy.exclusions import Exclusion
-from spinestudy.ingest.job import INDEX_COLUMNS, STAGE, VOLUME_SUFFIXES, merge_index
+from spinestudy.ingest.job import INDEX_COLUMNS, METAIMAGE, STAGE, merge_index
 from spinestudy.ingest.sequences import orientation
 
 
@@ -176,7 +176,7 @@ def ingest_patient(files: dict[str, str | Path], centre: str, patient: str, cfg:
             status, reason = "not used", f"orientation {facts['orientation']}: not {cfg['orientation']}"
         elif axis != 2:
             reason = f"slices along the file's axis {axis}: axes reordered to slice order, voxels unchanged"
-        volume = Path(out_volumes) / f"{sequence}{VOLUME_SUFFIXES[1]}"
+        volume = Path(out_volumes) / f"{sequence}{METAIMAGE}"
         if status == "volume":
             write_volume(image, volume)
         else:

@@ -28,7 +28,8 @@ INDEX_COLUMNS = [
     "repetition_time", "echo_time", "inversion_time", "status", "reason", "volume",
 ]
 # A volume is <sequence><suffix>: NIfTI from a DICOM series, MetaImage (double-precision grid) from images.py
-VOLUME_SUFFIXES = (".nii.gz", ".mha")
+METAIMAGE = ".mha"
+VOLUME_SUFFIXES = (".nii.gz", METAIMAGE)
 
 
 def volume_file(folder: str | Path, sequence: str) -> Path | None:
