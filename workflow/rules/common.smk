@@ -156,6 +156,13 @@ def batch_masks(wildcards, keep=lambda patient: True):
     return masks
 
 
+def radiomics_settings(wildcards):
+    """A centre's radiomics job settings: config radiomics plus the centre's segment_names if it has one
+    (without, the jobs' params stay those of config radiomics)."""
+    names = config["centres"][wildcards.centre].get("segment_names")
+    return config["radiomics"] | ({"segment_names": names} if names else {})
+
+
 # Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a
 # patient is in when its pseudonym (a keyed hash) read as a number in [0, 1) is below the share, so a new
 # patient never changes whether another is in. A batch's job sees only which of its patients are in:

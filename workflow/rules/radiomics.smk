@@ -23,7 +23,7 @@ rule radiomics_batch:
         runtime=lambda wc: 60 * len(batch(wc)),
     params:
         masks=batch_masks,
-        settings=config["radiomics"],
+        settings=radiomics_settings,
     script:
         "../../scripts/radiomics/radiomics_batch.py"
 
@@ -100,7 +100,7 @@ rule radiomics_robustness_batch:
         runtime=lambda wc: 60 * len(batch_masks(wc, in_robustness_sample)),
     params:
         masks=lambda wc: batch_masks(wc, in_robustness_sample),
-        radiomics=config["radiomics"],
+        radiomics=radiomics_settings,
         radiomics_stats=ROBUSTNESS_JOB_SETTINGS,
     script:
         "../../scripts/radiomics/radiomics_robustness.py"
