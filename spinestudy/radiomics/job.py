@@ -24,7 +24,7 @@ from spinestudy.exclusions import Exclusion
 from spinestudy.radiomics import masks, robustness
 from spinestudy.radiomics.extract import KEYS, STAGE, extract_patient, merge
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def read_labels(path: str | Path) -> dict[int, str]:
@@ -67,16 +67,11 @@ def _unnamed(mask: Path, table: dict[int, str], settings: dict, centre: str, pat
     `segment_names`) are no structure of the label table, and .seg.nrrd values no segment names. The names
     are free text: they go to the job log only, the exclusion line gives the segment's number."""
     names = masks.segment_names(mask)
-    mapped = settings.get("segment_names") or {}
-    unknown = set(mapped.values()) - set(table.values())
-    if unknown:
-        raise ValueError(f"centres.{centre}.segment_names: {sorted(unknown)} are no structures of the label table "
-                         f"{settings['labels']}")
-    used = {n for numbers in masks.named_by(names, table, mapped).values() for n in numbers}
+    used = {n for numbers in masks.named_by(names, table, settings.get("segment_names")).values() for n in numbers}
     sizes = masks.segment_sizes(mask, sorted(set(names) - used))
     rejected = []
     for number, size in sizes.items():
-        log.warning("patient %s: mask segment %d is named %r, no structure of the label table: its %s belong to "
+        logger.warning("patient %s: mask segment %d is named %r, no structure of the label table: its %s belong to "
                     "no structure", patient, number, names[number], size)
         rejected.append(Exclusion(centre, patient, f"mask segment {number}", STAGE,
                                   f"segment {number}'s name is no structure of the label table (nor in segment_names):"
@@ -95,6 +90,10 @@ def checked_mask(mask: str | Path, settings: dict, centre: str, patient: str,
     values refuse it (the job's stderr names the file, the log cannot) unless `round_labels`, when the rounded
     map is written into workdir and the rounding logged."""
     table = read_labels(settings["labels"])
+    unknown = set((settings.get("segment_names") or {}).values()) - set(table.values())
+    if unknown:
+        raise ValueError(f"centres.{centre}.segment_names: {sorted(unknown)} are no structures of the label table "
+                         f"{settings['labels']}")
     if not masks.is_label_map(Path(mask)):
         return mask, _unnamed(Path(mask), table, settings, centre, patient)
     try:
@@ -168,14 +167,15 @@ def run_robustness(volume_dir: str | Path, mask: str | Path | None, radiomics: d
     cfg = radiomics_stats["robustness"]
     volumes = {s: Path(volume_dir) / f"{s}.nii.gz" for s in cfg["sequences"]}
     with tempfile.TemporaryDirectory() as workdir:
-        if mask is not None:  # its label values were logged by run_patient
+        if mask is not None and masks.is_label_map(Path(mask)):  # its log lines were written by run_patient
             mask, _ = checked_mask(mask, radiomics, centre, patient, workdir)
         usable = mask is not None and masks.is_label_map(Path(mask)) and all(p.is_file() for p in volumes.values())
         present = _present(Path(mask), radiomics) if usable else set()
         rois = {k: s for k, s in select_rois(mask, radiomics).items()
                 if k in present and re.search(cfg["structures"], s)}
-        rows = robustness.perturbed_rows(volumes, mask, rois, cfg["params"], centre, patient, radiomics_stats,
-                                         Path(workdir), radiomics.get("segment_names")) if rois else pd.DataFrame(columns=[*KEYS, "perturbation"])
+        rows = robustness.perturbed_rows(
+            volumes, mask, rois, cfg["params"], centre, patient, radiomics_stats, Path(workdir),
+            radiomics.get("segment_names")) if rois else pd.DataFrame(columns=[*KEYS, "perturbation"])
     rows.to_parquet(out, index=False)
 
 

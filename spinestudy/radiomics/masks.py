@@ -170,7 +170,11 @@ def _slicer_segments(path: Path) -> dict[int, tuple[str, int, int]] | None:
 
     def field(i: int, name: str, default: int) -> int:
         key = f"Segment{i}_{name}"
-        return int(reader.GetMetaData(key)) if key in keys else default
+        if key not in keys:
+            return default
+        if not reader.GetMetaData(key).strip().isdigit():
+            raise ValueError(f"{path}: {key} is {reader.GetMetaData(key)!r}, not a whole number")
+        return int(reader.GetMetaData(key))
 
     segments = {i: (reader.GetMetaData(f"Segment{i}_Name"), field(i, "Layer", i if layers > 1 else 0),
                     field(i, "LabelValue", 1)) for i in numbers}
@@ -212,8 +216,9 @@ def named_by(names: dict[int, str], rois: dict, name_map: dict[str, str] | None 
     ignored)."""
     mapped = {_normal(k): v for k, v in (name_map or {}).items()}
     meant = {n: _normal(mapped.get(_normal(name), name)) for n, name in names.items()}
-    return {key: [n for n, m in meant.items() if m in {_normal(structure), _normal(key) if isinstance(key, str) else None}]
-            for key, structure in rois.items()}
+    wanted = {key: {_normal(structure), _normal(key) if isinstance(key, str) else None}
+              for key, structure in rois.items()}
+    return {key: [n for n, m in meant.items() if m in names_of] for key, names_of in wanted.items()}
 
 
 def _segment_masks(path: Path, numbers: list[int], image: sitk.Image) -> dict[int, tuple[sitk.Image, int]]:
@@ -229,16 +234,16 @@ def segment_sizes(path: str | Path, numbers: list[int]) -> dict[int, str]:
     """How big each segment (by number) of a mask naming its segments is: 'N voxels' (an RTSTRUCT without an
     image grid: 'N contours')."""
     path = Path(path)
-    if not is_label_map(path) and _header(path).Modality == "RTSTRUCT":
-        contours = _contours(pydicom.dcmread(path))
-        return {n: f"{len(contours.get(n, []))} contours" for n in numbers}
     if is_label_map(path):
-        masks = _segment_masks(path, numbers, None)
-        counts = {n: np.count_nonzero(sitk.GetArrayViewFromImage(m) == v) for n, (m, v) in masks.items()}
-    else:
+        counts = {n: np.count_nonzero(sitk.GetArrayViewFromImage(mask) == value)
+                  for n, (mask, value) in _segment_masks(path, numbers, None).items()}
+    elif _header(path).Modality == "SEG":
         seg = hd.seg.segread(path)
         counts = {n: np.count_nonzero(seg.get_volume(segment_numbers=[n], combine_segments=True).array)
                   for n in numbers}
+    else:
+        contours = _contours(pydicom.dcmread(path))
+        return {n: f"{len(contours.get(n, []))} contours" for n in numbers}
     return {n: f"{count} voxels" for n, count in counts.items()}
 
 
