@@ -88,7 +88,8 @@ def checked_mask(mask: str | Path, settings: dict, centre: str, patient: str,
     """The mask to extract from (None: refused) and its log lines. A label map's values outside the label table
     and a named mask's unknown segments are logged with their voxel counts; an unreadable file or fractional
     values refuse it (the job's stderr names the file, the log cannot) unless `round_labels`, when the rounded
-    map is written into workdir and the rounding logged."""
+    map is written into workdir and the rounding logged. A plain label map with the centre's ITK-SNAP
+    `label_descriptions` is written into workdir with those names (then the names decide)."""
     table = read_labels(settings["labels"])
     unknown = set((settings.get("segment_names") or {}).values()) - set(table.values())
     if unknown:
@@ -106,10 +107,14 @@ def checked_mask(mask: str | Path, settings: dict, centre: str, patient: str,
         return None, [Exclusion(centre, patient, "mask", STAGE, "mask file unreadable by SimpleITK")]
     log = []
     if rounded:
-        mask = Path(workdir) / "rounded_mask.nrrd"  # NRRD keeps a .seg.nrrd's segment names
-        sitk.WriteImage(label_map, str(mask), useCompression=True)
         log.append(Exclusion(centre, patient, "mask", STAGE, f"label map with non-integer values in {rounded} "
                                                              "voxels: rounded to the nearest integer (round_labels)"))
+    described = settings.get("label_descriptions") and masks.segment_names(mask) is None
+    if described:
+        label_map = masks.named_label_map(label_map, masks.read_label_descriptions(settings["label_descriptions"]))
+    if rounded or described:
+        mask = Path(workdir) / "checked_mask.nrrd"  # NRRD keeps the segment names
+        sitk.WriteImage(label_map, str(mask), useCompression=True)
     if masks.segment_names(mask) is not None:
         return mask, log + _unnamed(Path(mask), table, settings, centre, patient)
     values, counts = np.unique(sitk.GetArrayViewFromImage(label_map), return_counts=True)

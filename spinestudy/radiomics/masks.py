@@ -6,7 +6,8 @@ number: the key is the label value. A mask that names its segments is read by na
 (`Segment<i>_Name`, with `Segment<i>_Layer` and `Segment<i>_LabelValue` saying where its voxels are), a DICOM
 SEG (`SegmentLabel`) and an RTSTRUCT (`ROIName`). A segment is an ROI's when its name, or what a name map
 makes of it, equals the structure (or a string key) with case, spaces, hyphens and underscores ignored; its
-number in the file is never compared with a label value. Every ROI comes back as (mask image, label value)
+number in the file is never compared with a label value. An ITK-SNAP label description file names a
+plain label map's values the same way (`named_label_map`). Every ROI comes back as (mask image, label value)
 on its own grid, each segment of a multi-layer .seg.nrrd on its own layer (segments may overlap);
 `on_image_grid` then checks or resamples it onto the image the features come from.
 """
@@ -22,6 +23,7 @@ from matplotlib.path import Path as Polygon
 
 LABEL_MAP_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 SLICER_NAME = re.compile(r"Segment(\d+)_Name")
+ITKSNAP_LINE = re.compile(r'\s*(\d+)\s+(?:\S+\s+){6}"(.*)"\s*')  # IDX R G B A VIS MSH "LABEL"
 
 
 class GeometryMismatch(ValueError):
@@ -203,6 +205,33 @@ def segment_names(path: str | Path) -> dict[int, str] | None:
     if ds.Modality == "SEG":
         return {int(s.SegmentNumber): str(s.SegmentLabel) for s in ds.SegmentSequence}
     return {int(r.ROINumber): str(r.get("ROIName", "")) for r in ds.StructureSetROISequence}
+
+
+def read_label_descriptions(path: str | Path) -> dict[int, str]:
+    """Label value -> name of an ITK-SNAP label description file (lines `IDX R G B A VIS MSH "LABEL"`, `#`
+    comments), without value 0 (ITK-SNAP's 'Clear Label'). A line of another form raises ValueError naming it."""
+    names = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            match = ITKSNAP_LINE.fullmatch(line)
+            if not match:
+                raise ValueError(f"{path}, line {number}: {line.strip()!r} is not an ITK-SNAP label description "
+                                 '(IDX R G B A VIS MSH "LABEL")')
+            if int(match[1]):
+                names[int(match[1])] = match[2]
+    return names
+
+
+def named_label_map(label_map: sitk.Image, names: dict[int, str]) -> sitk.Image:
+    """A plain label map carrying the names (label value -> name) of the values it holds as a single-layer
+    .seg.nrrd does (segment number = label value), to be written as NRRD."""
+    named = sitk.Image(label_map)
+    present = set(np.unique(sitk.GetArrayViewFromImage(label_map)).tolist())
+    for value in sorted(set(names) & present):
+        named.SetMetaData(f"Segment{value}_Name", names[value])
+        named.SetMetaData(f"Segment{value}_LabelValue", str(value))
+        named.SetMetaData(f"Segment{value}_Layer", "0")
+    return named
 
 
 def _normal(name: str) -> str:

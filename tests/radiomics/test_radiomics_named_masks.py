@@ -254,3 +254,50 @@ def test_robustness_reads_slicer_segments_by_name(tmp_path, spine):
     volume = rows["T2_original_shape_VoxelVolume"]
     assert volume["original"] == reference(spine, spine["truth"][LESION])["original_shape_VoxelVolume"]
     assert volume["erode"] < volume["original"]
+
+
+ITKSNAP_HEADER = """################################################
+# ITK-SnAP Label Description File
+# File format:
+# IDX   -R-  -G-  -B-  -A--  VIS MSH  LABEL
+# Fields:
+#    IDX:   Zero-based index
+#    -R-:   Red color component (0..255)
+#    -G-:   Green color component (0..255)
+#    -B-:   Blue color component (0..255)
+#    -A-:   Label transparency (0.00 .. 1.00)
+#    VIS:   Label visibility (0 or 1)
+#    IDX:   Label mesh visibility (0 or 1)
+#  LABEL:   Label description
+################################################
+    0     0    0    0        0  0  0    "Clear Label"
+"""
+
+
+def test_itksnap_label_descriptions_name_a_plain_label_map(tmp_path, spine, caplog):
+    """A NIfTI label map with ITK-SNAP's values 1..13 and the centre's label description file: names decide."""
+    labels = np.zeros(spine["truth"][LESION].shape, np.uint8)
+    for value, voxels in enumerate(_masks(spine, False), start=1):
+        labels[voxels] = value
+    label_map = sitk.GetImageFromArray(labels)
+    label_map.CopyInformation(spine["image"])
+    sitk.WriteImage(label_map, str(tmp_path / "labels.nii.gz"))
+    descriptions = tmp_path / "labels.txt"
+    descriptions.write_text(ITKSNAP_HEADER + "".join(f'{v:5d}   255    0    0        1  1  1    "{name}"\n'
+                                                     for v, (name, _) in enumerate(SEGMENTS + [("Label 14", 0)], 1)))
+    with caplog.at_level(logging.WARNING, logger="spinestudy"):
+        features, _, log = run(tmp_path, spine, tmp_path / "labels.nii.gz",
+                               settings(spine, structures="disc|Modic", label_descriptions=str(descriptions)))
+    expected = {value: voxels for (_, value), voxels in zip(SEGMENTS, _masks(spine, False)) if value and value > 10}
+    assert sorted(features.label.astype(int)) == sorted(expected)
+    for _, row in features.iterrows():
+        ref = reference(spine, expected[int(row.label)])
+        np.testing.assert_allclose([row[f"T2_{k}"] for k in ref], list(ref.values()), rtol=1e-9, atol=0)
+    canal = int(spine["truth"][None].sum())
+    assert list(zip(log.item, log.reason)) == [
+        ("mask segment 13", f"segment 13's name is no structure of the label table (nor in segment_names): its "
+                            f"{canal} voxels belong to no structure (the job log names it)")]
+    assert f"is named 'spinal canal', no structure of the label table: its {canal} voxels" in caplog.text
+    with pytest.raises(ValueError, match=r"labels\.txt, line 16: '1 255 0 0 1 1 L1' is not an ITK-SNAP label"):
+        descriptions.write_text(ITKSNAP_HEADER + "1 255 0 0 1 1 L1\n")
+        masks.read_label_descriptions(descriptions)

@@ -157,10 +157,15 @@ def batch_masks(wildcards, keep=lambda patient: True):
 
 
 def radiomics_settings(wildcards):
-    """A centre's radiomics job settings: config radiomics plus the centre's segment_names if it has one
-    (without, the jobs' params stay those of config radiomics)."""
-    names = config["centres"][wildcards.centre].get("segment_names")
-    return config["radiomics"] | ({"segment_names": names} if names else {})
+    """A centre's radiomics job settings: config radiomics plus the centre's segment_names and label_descriptions
+    if it has them (without, the jobs' params stay those of config radiomics)."""
+    centre = config["centres"][wildcards.centre]
+    return config["radiomics"] | {k: centre[k] for k in ("segment_names", "label_descriptions") if centre.get(k)}
+
+
+def label_descriptions(wildcards):
+    """The centre's ITK-SNAP label description file, an input of its radiomics jobs (none: no input)."""
+    return config["centres"][wildcards.centre].get("label_descriptions") or []
 
 
 # Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a

@@ -9,6 +9,7 @@ rule radiomics_batch:
         params=config["radiomics"]["params"],
         labels=config["radiomics"]["labels"],
         masks=lambda wc: [m for m in batch_masks(wc).values() if m],
+        label_descriptions=label_descriptions,
     output:
         features="results/radiomics/{centre}/{batch}.parquet",
         diagnostics="results/radiomics/{centre}/{batch}.diagnostics.parquet",
@@ -88,6 +89,7 @@ rule radiomics_robustness_batch:
         params=config["radiomics_stats"]["robustness"]["params"],
         labels=config["radiomics"]["labels"],
         masks=lambda wc: [m for m in batch_masks(wc, in_robustness_sample).values() if m],
+        label_descriptions=label_descriptions,
     output:
         "results/radiomics/perturbed/{centre}/{batch}.parquet",
     log:
