@@ -67,8 +67,7 @@ def spine(tmp_path_factory):
     assert 500 < truth[LESION].sum() and all(t.sum() > 500 for t in truth.values())
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump(PARAMS))
-    return dict(root=root, files=files, image=image, truth=truth, params=params,
-                volume=sitk.ReadImage(str(root / "volumes/T2.nii.gz")))
+    return dict(root=root, files=files, image=image, truth=truth, params=params)
 
 
 def _masks(spine, overlapping: bool) -> list[np.ndarray]:
