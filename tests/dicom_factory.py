@@ -15,8 +15,10 @@ SAGITTAL = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
 
 def write_series(folder: Path, n: int = 6, description: str = "t2_tse_sag", spacing: float = 4.0,
                  iop=SAGITTAL, patient_id: str = "MRN1", name: str = "Doe^Jane", prefix: str = "IM",
-                 study_uid: str | None = None, size: int = 8, seed: int = 0, **tags) -> list[Path]:
-    """Write n sagittal slices (one file each) and return their paths; tags override header values."""
+                 study_uid: str | None = None, size: int = 8, seed: int = 0, origin=(-0.0, -10.0, 10.0),
+                 pixel_spacing: float = 0.9, pixels: np.ndarray | None = None, **tags) -> list[Path]:
+    """Write n sagittal slices (one file each) and return their paths; `pixels` (n, size, size uint16, default
+    random) are their values, tags override header values."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     # one study per patient unless told: series written for the same PatientID belong together
@@ -36,14 +38,15 @@ def write_series(folder: Path, n: int = 6, description: str = "t2_tse_sag", spac
         ds.SeriesDescription, ds.InstanceNumber = description, i + 1
         ds.ImageOrientationPatient = list(iop)
         normal = np.cross(iop[:3], iop[3:])
-        ds.ImagePositionPatient = list(-10.0 * np.array([0, 1, -1]) + normal * spacing * i)
-        ds.PixelSpacing, ds.SliceThickness, ds.SpacingBetweenSlices = [0.9, 0.9], spacing, spacing
+        ds.ImagePositionPatient = list(np.asarray(origin) + normal * spacing * i)
+        ds.PixelSpacing, ds.SliceThickness, ds.SpacingBetweenSlices = [pixel_spacing] * 2, spacing, spacing
         ds.Rows = ds.Columns = size
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
         ds.Manufacturer, ds.MagneticFieldStrength = "SIEMENS", 1.5
         ds.RepetitionTime, ds.EchoTime = 3500, 100
-        ds.PixelData = rng.integers(0, 1000, (size, size), dtype=np.uint16).tobytes()
+        values = rng.integers(0, 1000, (size, size), dtype=np.uint16) if pixels is None else pixels[i]
+        ds.PixelData = np.ascontiguousarray(values, dtype=np.uint16).tobytes()
         for keyword, value in tags.items():
             setattr(ds, keyword, value)
         ds.save_as(path, enforce_file_format=True)

@@ -171,13 +171,15 @@ def image_hash(image: sitk.Image) -> str:
 def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict[int | str, str],
                     params: str | Path, centre: str, patient: str, out: str | Path, out_diagnostics: str | Path,
                     *, min_voxels: int = 1, resample_mask: bool = False,
-                    image_types: dict[str, list[str]] | None = None) -> list[Exclusion]:
+                    image_types: dict[str, list[str]] | None = None,
+                    segment_names: dict[str, str] | None = None) -> list[Exclusion]:
     """Extract every ROI of `rois` (mask key -> structure) on every sequence of `volumes`.
 
     Writes one row per ROI ('{sequence}_{imagetype}_{class}_{feature}' columns) to `out` and one diagnostics
     row per (ROI, sequence) to `out_diagnostics`; returns the unusable ROIs as exclusions. Nothing written
     names the mask or image files (they may carry patient ids); errors raised do, for the user to find them.
-    `image_types` restricts a structure to some of the parameter file's image types.
+    `image_types` restricts a structure to some of the parameter file's image types; `segment_names` maps a
+    named mask's segment names to structures (masks.load).
     """
     # One thread for ITK and BLAS: parallelism comes from jobs, and two BLAS threads per job on a busy
     # machine make PyRadiomics' GLCM eigenvalues (MCC) ten times slower, measured on 2 cores.
@@ -196,7 +198,7 @@ def extract_patient(volumes: dict[str, str | Path], mask: str | Path, rois: dict
                       params=Path(params).name, settings=json.dumps(ex.settings, sort_keys=True, default=str),
                       image_hash=image_hash(raw), extraction_path=extraction_path(ex, image))
         usable = {}
-        for (key, structure), roi in zip(rois.items(), masks.load(mask, rois, image).values()):
+        for (key, structure), roi in zip(rois.items(), masks.load(mask, rois, image, segment_names).values()):
             if not isinstance(roi, str):
                 on_grid, problem = masks.on_image_grid(*roi, image, (str(mask), str(volume)),
                                                        resample=resample_mask, tolerance=tolerance)

@@ -1,10 +1,18 @@
-"""ROI masks from label maps (NIfTI, NRRD), DICOM SEG and DICOM RTSTRUCT, checked against an image grid.
+"""ROI masks from label maps (NIfTI, NRRD), 3D Slicer segmentations, DICOM SEG and DICOM RTSTRUCT, checked
+against an image grid.
 
-A ROI table maps what the mask file calls a structure (label value, SEG segment number or label, RTSTRUCT
-ROI name) to the study's structure name. Every ROI comes back as (mask image, label value) on its own
-grid; `on_image_grid` then checks or resamples it onto the image the features come from.
+A ROI table maps keys to the study's structure names. A plain label map (no names in the file) is read by
+number: the key is the label value. A mask that names its segments is read by name: a 3D Slicer .seg.nrrd
+(`Segment<i>_Name`, with `Segment<i>_Layer` and `Segment<i>_LabelValue` saying where its voxels are), a DICOM
+SEG (`SegmentLabel`) and an RTSTRUCT (`ROIName`). A segment is an ROI's when its name, or what a name map
+makes of it, equals the structure (or a string key) with case, spaces, hyphens and underscores ignored; its
+number in the file is never compared with a label value. An ITK-SNAP label description file names a
+plain label map's values the same way (`named_label_map`). Every ROI comes back as (mask image, label value)
+on its own grid, each segment of a multi-layer .seg.nrrd on its own layer (segments may overlap);
+`on_image_grid` then checks or resamples it onto the image the features come from.
 """
 
+import re
 from pathlib import Path
 
 import highdicom as hd
@@ -14,6 +22,8 @@ import SimpleITK as sitk
 from matplotlib.path import Path as Polygon
 
 LABEL_MAP_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
+SLICER_NAME = re.compile(r"Segment(\d+)_Name")
+ITKSNAP_LINE = re.compile(r'\s*(\d+)\s+(?:\S+\s+){6}"(.*)"\s*')  # IDX R G B A VIS MSH "LABEL"
 
 
 class GeometryMismatch(ValueError):
@@ -48,8 +58,12 @@ def read_label_map(path: str | Path, round_labels: bool = False) -> tuple[sitk.I
         raise NonIntegerLabels(path, f"label map with non-integer values in {count} voxels (e.g. "
                                      f"{values[fractional][0]:g}); labels must be whole numbers (set "
                                      "radiomics.round_labels: true to round them)")
-    rounded = sitk.GetImageFromArray(np.round(values).astype(np.int32))
+    rounded = sitk.GetImageFromArray(np.round(values).astype(np.int32),
+                                     isVector=label_map.GetNumberOfComponentsPerPixel() > 1)
     rounded.CopyInformation(label_map)
+    for key in label_map.GetMetaDataKeys():  # a .seg.nrrd's segment names and layers
+        if key.startswith("Segment"):
+            rounded.SetMetaData(key, label_map.GetMetaData(key))
     return rounded, count
 
 
@@ -84,15 +98,11 @@ def _on_grid(volume: hd.Volume, image: sitk.Image) -> hd.Volume:
     return matched if np.count_nonzero(matched.array) == np.count_nonzero(volume.array) else volume
 
 
-def _seg_rois(path: Path, rois: dict, image: sitk.Image) -> dict:
-    """Binary masks of the requested SEG segments, keyed by segment number or label, on the image grid
-    where it is aligned with the SEG's."""
+def _seg_masks(path: Path, numbers: list[int], image: sitk.Image) -> dict[int, sitk.Image]:
+    """Binary masks of SEG segments by number, on the image grid where it is aligned with the SEG's."""
     seg = hd.seg.segread(path)
-    numbers = {s.SegmentLabel: int(s.SegmentNumber) for s in seg.SegmentSequence}
-    numbers |= {n: n for n in numbers.values()}
-    volumes = {key: seg.get_volume(segment_numbers=[numbers[key]], combine_segments=True, relabel=True)
-               for key in rois if key in numbers}
-    return {key: _from_volume(_on_grid(volume, image)) for key, volume in volumes.items()}
+    return {n: _from_volume(_on_grid(seg.get_volume(segment_numbers=[n], combine_segments=True, relabel=True), image))
+            for n in numbers}
 
 
 def _fill(polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -108,20 +118,23 @@ def _fill(polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return inside
 
 
-def _rtstruct_rois(path: Path, rois: dict, image: sitk.Image) -> dict:
-    """Binary masks of the requested RTSTRUCT ROIs rasterised on the image grid (contours on one slice
+def _contours(ds: pydicom.Dataset) -> dict:
+    """ROI number -> its contours of an RTSTRUCT dataset."""
+    return {int(c.ReferencedROINumber): c.get("ContourSequence", []) for c in ds.ROIContourSequence}
+
+
+def _rtstruct_masks(path: Path, numbers: list[int], image: sitk.Image) -> dict[int, sitk.Image]:
+    """Binary masks of RTSTRUCT ROIs by number rasterised on the image grid (contours on one slice
     combine even-odd, so an inner contour cuts a hole). Contours off the grid give an empty image with
     metadata key 'outside'."""
-    ds = pydicom.dcmread(path)
-    numbers = {str(r.ROIName): int(r.ROINumber) for r in ds.StructureSetROISequence}
-    contours = {int(c.ReferencedROINumber): c.get("ContourSequence", []) for c in ds.ROIContourSequence}
+    contours = _contours(pydicom.dcmread(path))
     to_index = np.linalg.inv(np.asarray(image.GetDirection()).reshape(3, 3) @ np.diag(image.GetSpacing()))
     size = np.asarray(image.GetSize())
     out = {}
-    for key in (k for k in rois if k in numbers):
+    for number in numbers:
         array = np.zeros(size[::-1], bool)
         outside = False
-        for contour in contours.get(numbers[key], []):
+        for contour in contours.get(number, []):
             points = np.asarray(contour.ContourData, float).reshape(-1, 3)
             index = (points - image.GetOrigin()) @ to_index.T
             k = int(round(index[:, 2].mean()))
@@ -133,33 +146,173 @@ def _rtstruct_rois(path: Path, rois: dict, image: sitk.Image) -> dict:
         mask.CopyInformation(image)
         if outside:
             mask.SetMetaData("outside", "contour points outside the image grid")
-        out[key] = mask
+        out[number] = mask
     return out
 
 
-def load(path: str | Path, rois: dict, image: sitk.Image) -> dict[str, tuple[sitk.Image, int] | str]:
-    """Structure name -> (mask image, label value) for every ROI of the table, or the reason it is unusable.
+def _header(path: Path) -> pydicom.Dataset:
+    """The header of a DICOM SEG or RTSTRUCT; another modality raises ValueError naming the file."""
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    if ds.Modality not in ("SEG", "RTSTRUCT"):
+        raise ValueError(f"{path}: DICOM modality {ds.Modality} is neither SEG nor RTSTRUCT")
+    return ds
 
-    `rois` maps label values (label maps, SEG segment numbers) or SEG segment labels / RTSTRUCT ROI names
-    to structure names; `image` is the grid RTSTRUCT contours are rasterised on and SEG masks are placed on.
-    """
+
+def _slicer_segments(path: Path) -> dict[int, tuple[str, int, int]] | None:
+    """A 3D Slicer .seg.nrrd's segments, i of its `Segment<i>_` header keys -> (name, layer, label value);
+    None for a label map without segment names. Slicer before 4.11 wrote one segment per layer, value 1."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    reader.ReadImageInformation()
+    keys = set(reader.GetMetaDataKeys())
+    numbers = sorted(int(m[1]) for m in map(SLICER_NAME.fullmatch, keys) if m)
+    if not numbers:
+        return None
+    layers = reader.GetNumberOfComponents()
+
+    def field(i: int, name: str, default: int) -> int:
+        key = f"Segment{i}_{name}"
+        if key not in keys:
+            return default
+        if not reader.GetMetaData(key).strip().isdigit():
+            raise ValueError(f"{path}: {key} is {reader.GetMetaData(key)!r}, not a whole number")
+        return int(reader.GetMetaData(key))
+
+    segments = {i: (reader.GetMetaData(f"Segment{i}_Name"), field(i, "Layer", i if layers > 1 else 0),
+                    field(i, "LabelValue", 1)) for i in numbers}
+    for i, (_, layer, _) in segments.items():
+        if not 0 <= layer < layers:
+            raise ValueError(f"{path}: Segment{i}_Layer is {layer}, the file has {layers} layer(s)")
+    return segments
+
+
+def _layers(path: Path) -> list[sitk.Image]:
+    """The layers of a .seg.nrrd (one scalar label map each; a single-layer file is its own)."""
+    image = sitk.ReadImage(str(path))
+    if image.GetNumberOfComponentsPerPixel() == 1:
+        return [image]
+    return [sitk.VectorIndexSelectionCast(image, k) for k in range(image.GetNumberOfComponentsPerPixel())]
+
+
+def segment_names(path: str | Path) -> dict[int, str] | None:
+    """Segment number -> name of a mask that names its segments: i of a .seg.nrrd's `Segment<i>_Name`, a SEG's
+    SegmentNumber (SegmentLabel), an RTSTRUCT's ROINumber (ROIName); None for a plain label map."""
     path = Path(path)
     if is_label_map(path):
+        segments = _slicer_segments(path)
+        return None if segments is None else {i: name for i, (name, _, _) in segments.items()}
+    ds = _header(path)
+    if ds.Modality == "SEG":
+        return {int(s.SegmentNumber): str(s.SegmentLabel) for s in ds.SegmentSequence}
+    return {int(r.ROINumber): str(r.get("ROIName", "")) for r in ds.StructureSetROISequence}
+
+
+def read_label_descriptions(path: str | Path) -> dict[int, str]:
+    """Label value -> name of an ITK-SNAP label description file (lines `IDX R G B A VIS MSH "LABEL"`, `#`
+    comments), without value 0 (ITK-SNAP's 'Clear Label'). A line of another form raises ValueError naming it."""
+    names = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            match = ITKSNAP_LINE.fullmatch(line)
+            if not match:
+                raise ValueError(f"{path}, line {number}: {line.strip()!r} is not an ITK-SNAP label description "
+                                 '(IDX R G B A VIS MSH "LABEL")')
+            if int(match[1]):
+                names[int(match[1])] = match[2]
+    return names
+
+
+def named_label_map(label_map: sitk.Image, names: dict[int, str]) -> sitk.Image:
+    """A plain label map carrying the names (label value -> name) of the values it holds as a single-layer
+    .seg.nrrd does (segment number = label value), to be written as MetaImage (names and grid kept)."""
+    named = sitk.Image(label_map)
+    present = set(np.unique(sitk.GetArrayViewFromImage(label_map)).tolist())
+    for value in sorted(set(names) & present):
+        named.SetMetaData(f"Segment{value}_Name", names[value])
+        named.SetMetaData(f"Segment{value}_LabelValue", str(value))
+        named.SetMetaData(f"Segment{value}_Layer", "0")
+    return named
+
+
+def _normal(name: str) -> str:
+    """A name as names are compared: case, spaces, hyphens and underscores ignored."""
+    return re.sub(r"[\s_-]+", "", str(name)).casefold()
+
+
+def named_by(names: dict[int, str], rois: dict, name_map: dict[str, str] | None = None) -> dict:
+    """ROI key -> numbers of the segments naming it: a segment's name, or its entry in `name_map` (keys compared
+    as names are), is the ROI's structure or its key if that is a string (case, spaces, hyphens and underscores
+    ignored)."""
+    mapped = {_normal(k): v for k, v in (name_map or {}).items()}
+    meant = {n: _normal(mapped.get(_normal(name), name)) for n, name in names.items()}
+    wanted = {key: {_normal(structure), _normal(key) if isinstance(key, str) else None}
+              for key, structure in rois.items()}
+    return {key: [n for n, m in meant.items() if m in names_of] for key, names_of in wanted.items()}
+
+
+def _segment_masks(path: Path, numbers: list[int], image: sitk.Image) -> dict[int, tuple[sitk.Image, int]]:
+    """(mask image, label value) of each named segment by number."""
+    if is_label_map(path):
+        segments, layers = _slicer_segments(path), _layers(path)
+        return {n: (layers[segments[n][1]], segments[n][2]) for n in numbers}
+    found = (_seg_masks if _header(path).Modality == "SEG" else _rtstruct_masks)(path, numbers, image)
+    return {n: (mask, 1) for n, mask in found.items()}
+
+
+def segment_sizes(path: str | Path, numbers: list[int]) -> dict[int, str]:
+    """How big each segment (by number) of a mask naming its segments is: 'N voxels' (an RTSTRUCT without an
+    image grid: 'N contours')."""
+    path = Path(path)
+    if is_label_map(path):
+        counts = {n: np.count_nonzero(sitk.GetArrayViewFromImage(mask) == value)
+                  for n, (mask, value) in _segment_masks(path, numbers, None).items()}
+    elif _header(path).Modality == "SEG":
+        seg = hd.seg.segread(path)
+        counts = {n: np.count_nonzero(seg.get_volume(segment_numbers=[n], combine_segments=True).array)
+                  for n in numbers}
+    else:
+        contours = _contours(pydicom.dcmread(path))
+        return {n: f"{len(contours.get(n, []))} contours" for n in numbers}
+    return {n: f"{count} voxels" for n, count in counts.items()}
+
+
+def unnamed_values(path: str | Path) -> dict[tuple[int, int], int]:
+    """(layer, label value) -> voxel count of a .seg.nrrd's values that no segment names."""
+    declared = {(layer, value) for _, layer, value in _slicer_segments(Path(path)).values()}
+    found = {}
+    for k, layer in enumerate(_layers(Path(path))):
+        values, counts = np.unique(sitk.GetArrayViewFromImage(layer), return_counts=True)
+        found |= {(k, v): c for v, c in zip(values.tolist(), counts.tolist()) if v != 0 and (k, v) not in declared}
+    return found
+
+
+def load(path: str | Path, rois: dict, image: sitk.Image,
+         name_map: dict[str, str] | None = None) -> dict[str, tuple[sitk.Image, int] | str]:
+    """Structure name -> (mask image, label value) for every ROI of the table, or the reason it is unusable.
+
+    `rois` maps keys to structure names: label values for a plain label map; a mask naming its segments finds
+    each ROI by name (`named_by`, through `name_map`: a segment's name -> structure). `image` is the grid
+    RTSTRUCT contours are rasterised on and SEG masks are placed on.
+    """
+    path = Path(path)
+    names = segment_names(path)
+    if names is None:
         label_map, _ = read_label_map(path)
         present = set(np.unique(sitk.GetArrayViewFromImage(label_map)).tolist()) - {0}
         if not present:
             return {structure: "empty mask" for structure in rois.values()}
         found = {key: (label_map, int(key)) for key in rois if key in present}
-    else:
-        modality = pydicom.dcmread(path, stop_before_pixels=True).Modality
-        if modality == "SEG":
-            masks = _seg_rois(path, rois, image)
-        elif modality == "RTSTRUCT":
-            masks = _rtstruct_rois(path, rois, image)
-        else:
-            raise ValueError(f"{path}: DICOM modality {modality} is neither SEG nor RTSTRUCT")
-        found = {key: (mask, 1) for key, mask in masks.items()}
-    return {structure: found.get(key, f"label absent: {key!r} not in the mask") for key, structure in rois.items()}
+        return {structure: found.get(key, f"label absent: {key!r} not in the mask") for key, structure in rois.items()}
+    numbers = named_by(names, rois, name_map)
+    masks = _segment_masks(path, sorted({n[0] for n in numbers.values() if len(n) == 1}), image)
+    out = {}
+    for key, structure in rois.items():
+        found = numbers[key]
+        wanted = " or ".join(repr(n) for n in dict.fromkeys([structure, key]) if isinstance(n, str))
+        out[structure] = (masks[found[0]] if len(found) == 1 else
+                          f"label absent: no segment of the mask is named {wanted}" if not found else
+                          f"segments {', '.join(map(str, found))} of the mask are all named {wanted}: none is used")
+    return out
 
 
 def same_grid(a: sitk.Image, b: sitk.Image, tolerance: float) -> bool:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pydicom
 import pytest
 import SimpleITK as sitk
 
@@ -44,3 +45,16 @@ def test_features_extract_from_rtstruct(sts, tmp_path):
     assert rejected == [] and features.structure.tolist() == ["tumour"]
     assert np.isfinite(features.filter(like="T1_").to_numpy(float)).all()
     assert features.at[0, "T1_original_shape_VoxelVolume"] == pytest.approx(17090 * np.prod(image.GetSpacing()))
+
+
+def test_roi_names_decide_not_roi_numbers(sts):
+    """A structure named like the ROI (case, spaces, hyphens ignored) finds it; ROI number 1 is not label value 1."""
+    root, image = sts
+    path = root / "dicom/STS_002/MR_T1/mask/RS.dcm"
+    by_name = masks.load(path, {1: "gtv mass MR-T1", 2: "tumour"}, image)
+    by_key = masks.load(path, {ROI: "tumour"}, image)
+    assert by_name["tumour"] == "label absent: no segment of the mask is named 'tumour'"
+    assert np.array_equal(sitk.GetArrayFromImage(by_name["gtv mass MR-T1"][0]),
+                          sitk.GetArrayFromImage(by_key["tumour"][0]))
+    contours = len(pydicom.dcmread(path).ROIContourSequence[0].ContourSequence)
+    assert masks.segment_names(path) == {1: ROI} and masks.segment_sizes(path, [1]) == {1: f"{contours} contours"}

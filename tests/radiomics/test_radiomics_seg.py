@@ -49,12 +49,15 @@ def sts(shared_data, tmp_path_factory):
     return image, shipped, path, nifti
 
 
-@pytest.mark.parametrize("key", [1, "GTV"])
-def test_seg_matches_shipped_mask(sts, key):
+@pytest.mark.parametrize("rois, name_map", [({7: "gtv"}, None), ({"GTV": "tumour"}, None),
+                                            ({7: "tumour"}, {"gtv": "Tumour"})])
+def test_seg_matches_shipped_mask(sts, rois, name_map):
+    """The segment's label finds it, as a structure name (case ignored) or a string key; or a name map does."""
     image, shipped, path, _ = sts
     assert 0 < pydicom.dcmread(path).NumberOfFrames < image.GetSize()[2]  # empty frames omitted
-    loaded = masks.load(path, {key: "tumour"}, image)
-    mask, problem = masks.on_image_grid(*loaded["tumour"], image, ("seg.dcm", "MR_T1"), resample=False,
+    (structure,) = rois.values()
+    loaded = masks.load(path, rois, image, name_map)
+    mask, problem = masks.on_image_grid(*loaded[structure], image, ("seg.dcm", "MR_T1"), resample=False,
                                         tolerance=1e-4)
     assert problem == "" and masks.same_grid(mask, image, 1e-6)
     ours = sitk.GetArrayFromImage(mask).astype(bool)
@@ -62,11 +65,12 @@ def test_seg_matches_shipped_mask(sts, key):
 
 
 def test_seg_absent_segments(sts):
+    """Names decide: segment number 1 is not label value 1."""
     image, _, path, _ = sts
-    loaded = masks.load(path, {1: "tumour", 2: "second", "GTV_Other": "other"}, image)
-    assert not isinstance(loaded["tumour"], str)
-    assert loaded["second"] == "label absent: 2 not in the mask"
-    assert loaded["other"] == "label absent: 'GTV_Other' not in the mask"
+    loaded = masks.load(path, {2: "GTV", 1: "tumour", "GTV_Other": "other"}, image)
+    assert not isinstance(loaded["GTV"], str)
+    assert loaded["tumour"] == "label absent: no segment of the mask is named 'tumour'"
+    assert loaded["other"] == "label absent: no segment of the mask is named 'other' or 'GTV_Other'"
 
 
 def test_seg_off_grid_is_not_forced(sts):

@@ -156,6 +156,18 @@ def batch_masks(wildcards, keep=lambda patient: True):
     return masks
 
 
+def radiomics_settings(wildcards):
+    """A centre's radiomics job settings: config radiomics plus the centre's segment_names and label_descriptions
+    if it has them (without, the jobs' params stay those of config radiomics)."""
+    centre = config["centres"][wildcards.centre]
+    return config["radiomics"] | {k: centre[k] for k in ("segment_names", "label_descriptions") if centre.get(k)}
+
+
+def label_descriptions(wildcards):
+    """The centre's ITK-SNAP label description file, an input of its radiomics jobs (none: no input)."""
+    return config["centres"][wildcards.centre].get("label_descriptions") or []
+
+
 # Robustness re-extraction runs on a stable share of the patients (radiomics_stats.robustness.sample): a
 # patient is in when its pseudonym (a keyed hash) read as a number in [0, 1) is below the share, so a new
 # patient never changes whether another is in. A batch's job sees only which of its patients are in:

@@ -9,6 +9,7 @@ rule radiomics_batch:
         params=config["radiomics"]["params"],
         labels=config["radiomics"]["labels"],
         masks=lambda wc: [m for m in batch_masks(wc).values() if m],
+        label_descriptions=label_descriptions,
     output:
         features="results/radiomics/{centre}/{batch}.parquet",
         diagnostics="results/radiomics/{centre}/{batch}.diagnostics.parquet",
@@ -23,7 +24,7 @@ rule radiomics_batch:
         runtime=lambda wc: 60 * len(batch(wc)),
     params:
         masks=batch_masks,
-        settings=config["radiomics"],
+        settings=radiomics_settings,
     script:
         "../../scripts/radiomics/radiomics_batch.py"
 
@@ -88,6 +89,7 @@ rule radiomics_robustness_batch:
         params=config["radiomics_stats"]["robustness"]["params"],
         labels=config["radiomics"]["labels"],
         masks=lambda wc: [m for m in batch_masks(wc, in_robustness_sample).values() if m],
+        label_descriptions=label_descriptions,
     output:
         "results/radiomics/perturbed/{centre}/{batch}.parquet",
     log:
@@ -100,7 +102,7 @@ rule radiomics_robustness_batch:
         runtime=lambda wc: 60 * len(batch_masks(wc, in_robustness_sample)),
     params:
         masks=lambda wc: batch_masks(wc, in_robustness_sample),
-        radiomics=config["radiomics"],
+        radiomics=radiomics_settings,
         radiomics_stats=ROBUSTNESS_JOB_SETTINGS,
     script:
         "../../scripts/radiomics/radiomics_robustness.py"
