@@ -139,12 +139,15 @@ def test_two_series_in_one_folder_are_split(tmp_path, cfg):
 
 
 def test_second_series_of_a_class_is_not_used_and_logged(tmp_path, cfg):
+    """Without acquisition times the series number decides: by default the higher (the later series)."""
     write_series(tmp_path / "p", n=5, prefix="A", SeriesNumber=3)
     write_series(tmp_path / "p", n=5, prefix="B", SeriesNumber=9)
     index, excl = run(tmp_path / "p", tmp_path, cfg)
     assert sorted(index.status) == ["not used", "volume"]
-    assert index.set_index("series_number").loc[3, "status"] == "volume"
-    assert "another T2 series was chosen (series number 3)" in excl.reason.iloc[0]
+    assert index.set_index("series_number").loc[9, "status"] == "volume"
+    assert excl.reason.tolist() == ["not used: another T2 series was chosen (series number 9: the higher series "
+                                    "number, not every series has an acquisition time; config "
+                                    "ingest.series_choice: latest)"]
 
 
 def test_mixed_orientation(tmp_path, cfg):
