@@ -19,7 +19,6 @@ from spinestudy import ids
 from spinestudy.ingest.dicom_series import Series
 
 RULES = ("latest_on_or_before_procedure", "earliest", "latest")
-SERIES_RULES = ("latest", "first")
 # When a slice was acquired, in order of preference: (date keyword, time keyword or None for a DT value)
 ACQUIRED = (("AcquisitionDateTime", None), ("AcquisitionDate", "AcquisitionTime"), ("SeriesDate", "SeriesTime"))
 

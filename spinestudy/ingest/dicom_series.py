@@ -106,8 +106,8 @@ def _parse(fh, defer_size: int | None) -> tuple[Dataset, str]:
     except UnreadableFile:
         raise
     except zlib.error as exc:
-        raise UnreadableFile(f"truncated or damaged deflated dataset (transfer syntax {DeflatedExplicitVRLittleEndian}):"
-                             f" {exc}") from None
+        raise UnreadableFile("truncated or damaged deflated dataset (transfer syntax "
+                             f"{DeflatedExplicitVRLittleEndian}): {exc}") from None
     except Exception as exc:  # pydicom raises many types on damaged headers
         raise UnreadableFile(f"unreadable DICOM header ({type(exc).__name__})") from None
     try:  # no preamble: a valid dataset still starts with group 0002 or 0008 elements

@@ -309,8 +309,8 @@ def test_truncated_deflated_files_are_named(tmp_path, cfg, clean):
     packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     paths[7].write_bytes(data[:start] + packer.compress(short) + packer.flush())
     index, excl = ingest(paths[0].parent, tmp_path / "out", cfg)
-    short_read = f"truncated file: PixelData (7FE0,0010) declares {SIZE * SIZE * 2} bytes, the inflated dataset holds " \
-                 f"{SIZE * SIZE * 2 - 1000}"
+    short_read = (f"truncated file: PixelData (7FE0,0010) declares {SIZE * SIZE * 2} bytes, the inflated dataset "
+                  f"holds {SIZE * SIZE * 2 - 1000}")
     assert excl.set_index("item").reason.to_dict() == {
         label(KEY, PATIENT, paths[4].name): "truncated or damaged deflated dataset (transfer syntax "
                                             "1.2.840.10008.1.2.1.99): Error -5 while decompressing data: incomplete "
