@@ -165,7 +165,8 @@ def ingest_patient(
             volume=(out_volumes / f"{row['sequence']}.nii.gz").as_posix() if row["status"] == "volume" else "",
         )
         if row["status"] != "volume":
-            item = f"series {row['series_number']} ({row['series_description']})"
+            words = row["series_description"]
+            item = f"series {row['series_number']}" + (f" ({words})" if words else "")
             rejected.append(Exclusion(centre, patient, item, STAGE, f"{row['status']}: {row['reason']}"))
     pd.DataFrame(rows, columns=INDEX_COLUMNS).to_parquet(out_index, index=False)
     exclusions.write(rejected, out_exclusions)

@@ -537,7 +537,7 @@ PHI = ["KOWALCZYK", "BARTHOLOMEW", "19471103", "MRN99117733", "SZ-4471"]
 
 
 FREE_TEXT = {"T2": "t2_tse_sag wdh Bianchi Peter 05.07.1971", "T1": "t1_tse_sag MRN5854695",
-             "other": "localizer Bianchi"}
+             "localizer": "localizer Bianchi", "note": "Bianchi Peter 05.07.1971"}
 
 
 def test_free_text_in_series_descriptions_stays_in_the_local_lookup(tmp_path, cfg, clean, reference):
@@ -547,8 +547,10 @@ def test_free_text_in_series_descriptions_stays_in_the_local_lookup(tmp_path, cf
     _retag(copy(clean, folder / "t2")[0].parent, SeriesDescription=FREE_TEXT["T2"])
     write_series(folder / "t1", n=N, size=SIZE, patient_id="A0001", seed=12, description=FREE_TEXT["T1"],
                  SeriesNumber=4, RepetitionTime=500, EchoTime=10)
-    write_series(folder / "loc", n=3, size=SIZE, patient_id="A0001", seed=13, description=FREE_TEXT["other"],
+    write_series(folder / "loc", n=3, size=SIZE, patient_id="A0001", seed=13, description=FREE_TEXT["localizer"],
                  SeriesNumber=1)
+    write_series(folder / "note", n=3, size=SIZE, patient_id="A0001", seed=14, description=FREE_TEXT["note"],
+                 SeriesNumber=7, RepetitionTime=100, EchoTime=2)  # no word of it tells a class
     out, logs = tmp_path / "results", tmp_path / "logs"
     out.mkdir()
     logs.mkdir()
@@ -556,15 +558,17 @@ def test_free_text_in_series_descriptions_stays_in_the_local_lookup(tmp_path, cf
                  logs / "files.csv", out_descriptions=logs / "descriptions.csv")
     index = pd.read_parquet(out / "i.parquet")
     assert sorted(zip(index.sequence, index.series_description, index.status)) == [
-        ("T1", "t1 tse sag", "volume"), ("T2", "t2 tse sag", "volume"), ("other", "localizer", "not used")]
+        ("T1", "t1 tse sag", "volume"), ("T2", "t2 tse sag", "volume"), ("other", "", "not used"),
+        ("other", "localizer", "not used")]
     assert_same_volume(Path(t2_of(index).volume), reference)
-    assert pd.read_csv(out / "e.csv").item.tolist() == ["series 1 (localizer)"]
+    assert pd.read_csv(out / "e.csv").item.tolist() == ["series 1 (localizer)", "series 7"]
     written = b"".join(gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
                        for p in out.rglob("*") if p.is_file())
     for phi in ("wdh", "Bianchi", "Peter", "05.07.1971", "1971", "MRN5854695", "5854695"):
         assert phi.encode() not in written, phi
     lookup = pd.read_csv(logs / "descriptions.csv").merge(index, on="series_uid", suffixes=("", "_index"))
-    assert dict(zip(lookup.sequence, lookup.series_description)) == FREE_TEXT
+    assert sorted(zip(lookup.series_number, lookup.series_description)) == [
+        (1, FREE_TEXT["localizer"]), (3, FREE_TEXT["T2"]), (4, FREE_TEXT["T1"]), (7, FREE_TEXT["note"])]
 
 
 def test_names_in_folders_files_and_zips_never_reach_the_outputs(tmp_path, cfg, clean):
