@@ -1,14 +1,18 @@
 """Valid MR DICOM series written with pydicom, for ingestion tests, and the shapes hospitals send them in:
-sheared stacks, Enhanced MR multi-frame objects, files without preamble, ZIP archives, DICOMDIRs."""
+sheared stacks, Enhanced MR multi-frame objects, files without preamble or file meta, deflated, RLE and gzip
+files, ZIP archives, DICOMDIRs."""
 
+import gzip
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
-from pydicom.uid import (EnhancedMRImageStorage, ExplicitVRLittleEndian, MediaStorageDirectoryStorage, MRImageStorage,
-                         generate_uid)
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+from pydicom.uid import (DeflatedExplicitVRLittleEndian, EnhancedMRImageStorage, ExplicitVRLittleEndian,
+                         MediaStorageDirectoryStorage, MRImageStorage, RLELossless, generate_uid)
 
 SAGITTAL = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0]
 
@@ -112,6 +116,35 @@ def write_enhanced(paths: list[Path], out: Path) -> Path:
 def strip_preamble(path: Path) -> None:
     """Rewrite a file without the 128-byte preamble and 'DICM' prefix (a valid dataset all the same)."""
     path.write_bytes(path.read_bytes()[132:])
+
+
+def strip_file_meta(path: Path, implicit: bool = True) -> None:
+    """Rewrite a file as a raw dataset, as some old PACS write: no preamble, no file meta (so no transfer
+    syntax), implicit or explicit VR little endian."""
+    fp = DicomBytesIO()
+    fp.is_implicit_VR, fp.is_little_endian = implicit, True
+    write_dataset(fp, pydicom.dcmread(path))
+    path.write_bytes(fp.getvalue())
+
+
+def deflate(path: Path) -> None:
+    """Rewrite a file in Deflated Explicit VR Little Endian (1.2.840.10008.1.2.1.99): the whole dataset after
+    the file meta is deflate-compressed (pydicom compresses on writing)."""
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+
+
+def rle(path: Path) -> None:
+    """Rewrite a file with RLE Lossless pixel data (encapsulated, undefined length)."""
+    ds = pydicom.dcmread(path)
+    ds.compress(RLELossless)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def gzip_in_place(path: Path) -> None:
+    """Gzip-compress a file under its own name (a `.dcm` that is gzip inside, as some transfer tools leave)."""
+    path.write_bytes(gzip.compress(path.read_bytes(), mtime=0))
 
 
 def write_dicomdir(folder: Path) -> Path:

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+import pydicom
 import pytest
 import yaml
 from plotly.offline import get_plotlyjs
@@ -294,12 +295,19 @@ def test_ids_in_another_form_stop_the_run_and_the_centres_form_joins_them(tmp_pa
 
 
 def test_names_in_folder_file_and_zip_names_never_reach_results(workdir):
-    """Runs last (it changes the cohort): names, a birth date and an MRN in folder, file and ZIP names, a stray
-    file at the centre root, and a patient sent as <study id>.zip there; none of them, nor the raw study id,
-    reaches results/, and the zipped patient keeps its series."""
-    planted = {"KOWALCZYK", "BARTHOLOMEW", "19471103", "MRN99117733"}
+    """Runs last (it changes the cohort): names, a birth date and an MRN in folder, file and ZIP names and in
+    SeriesDescriptions, a stray file at the centre root, and a patient sent as <study id>.zip there; none of
+    them, nor the raw study id, reaches results/, and the zipped patient keeps its series."""
+    typed = {"series_002": "t2_tse_sag wdh Bianchi Peter 05.07.1971", "series_003": "t1_tse_sag MRN5854695"}
+    planted = {"KOWALCZYK", "BARTHOLOMEW", "19471103", "MRN99117733", "wdh", "Bianchi", "Peter", "05.07.1971",
+               "MRN5854695"}
     dicom = workdir / "resources/demo/A/dicom"
     folders = sorted(p for p in dicom.iterdir() if p.is_dir())
+    for series, text in typed.items():  # centre A's T2 and T1 series folders
+        for path in (folders[0] / series).iterdir():
+            ds = pydicom.dcmread(path)
+            ds.SeriesDescription = text
+            ds.save_as(path)
     named = folders[0] / "KOWALCZYK_BARTHOLOMEW_19471103"
     named.mkdir()
     (named / "MRN99117733_KOWALCZYK.txt").write_text("referral letter")
@@ -315,6 +323,13 @@ def test_names_in_folder_file_and_zip_names_never_reach_results(workdir):
     snakemake(workdir)
     assert_no_phi(workdir, planted)
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
+    typed_patient = pseudonym.patient(KEY["SPINESTUDY_PSEUDONYM_KEY"].encode(), "A", folders[0].name)
+    rows = index[index.patient == typed_patient].set_index("sequence")
+    assert rows.series_description.to_dict() == {"other": "localizer", "T2": "t2 tse sag", "T1": "t1 tse sag",
+                                                 "STIR": "t2_tirm_sag"}
+    assert (rows.loc[["T1", "T2"], "status"] == "volume").all()  # still classified as before
+    written = pd.concat(pd.read_csv(p) for p in (workdir / "logs/ingest/descriptions/A").iterdir())
+    assert set(typed.values()) <= set(written.series_description)  # the text as written, locally
     after = index[index.patient == patient].drop(columns="volume").reset_index(drop=True)
     pd.testing.assert_frame_equal(after, before)
     log = pd.read_csv(workdir / "results/ingest/exclusions.csv", keep_default_na=False)

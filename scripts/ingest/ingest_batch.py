@@ -16,6 +16,7 @@ ingest_batch(
     out_exclusions=snakemake.output.exclusions,
     out_volumes=snakemake.output.volumes,
     out_lookup=snakemake.output.lookup,
+    out_descriptions=snakemake.output.descriptions,
     procedure_dates=snakemake.params.procedure_dates,
     patient_ids=snakemake.input.patient_ids or None,
 )

@@ -4,19 +4,24 @@ A slice is one single-frame image or one frame of a multi-frame (Enhanced MR) ob
 functional groups are flattened into a plain header, so that every check below treats both alike.
 """
 
+import gzip
+import warnings
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import MediaStorageDirectoryStorage
+from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian,
+                         ImplicitVRLittleEndian, MediaStorageDirectoryStorage)
 
-from spinestudy.ingest.sequences import orientation
+from spinestudy.ingest.sequences import classifying_words, orientation
 from spinestudy.ingest.sources import Item
 
 PIXEL_DATA = 0x7FE00010
 UNDEFINED_LENGTH = 0xFFFFFFFF
+END_OF_FILE = "(unexpected )?end of file"  # pydicom's warning when a file ends within an element
 # Tags a slice needs to take part in a volume, with their DICOM tag numbers for error messages.
 REQUIRED = {
     "SeriesInstanceUID": "(0020,000E)",
@@ -72,26 +77,69 @@ class Series:
         return self.slices[0].ds
 
 
-def _dataset(fh) -> Dataset:
-    """The file's header, with or without the 128-byte preamble; raise UnreadableFile otherwise."""
+def _read(fh, force: bool, defer_size: int | None) -> tuple[Dataset, str]:
+    """dcmread from the file's start, with "" or the reason its pixel data is cut short.
+
+    A file that ends within an undefined-length element (encapsulated PixelData: RLE, JPEG) makes pydicom
+    warn and return an empty dataset; that warning is raised here and the header read again up to PixelData,
+    so that the slice keeps its series and is named."""
+    fh.seek(0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", END_OF_FILE, UserWarning)
+        try:
+            return pydicom.dcmread(fh, defer_size=defer_size, force=force), ""
+        except UserWarning:
+            fh.seek(0)
+        try:
+            header = pydicom.dcmread(fh, defer_size=defer_size, force=force, stop_before_pixels=True)
+        except UserWarning:
+            raise UnreadableFile("truncated file: it ends within its header") from None
+    return header, "truncated file: it ends within PixelData (7FE0,0010)"
+
+
+def _parse(fh, defer_size: int | None) -> tuple[Dataset, str]:
+    """The file's dataset, with or without the 128-byte preamble; raise UnreadableFile otherwise."""
     try:
-        return pydicom.dcmread(fh, defer_size=1024)
+        return _read(fh, False, defer_size)
     except InvalidDicomError:
         pass
+    except UnreadableFile:
+        raise
+    except zlib.error as exc:
+        raise UnreadableFile("truncated or damaged deflated dataset (transfer syntax "
+                             f"{DeflatedExplicitVRLittleEndian}): {exc}") from None
     except Exception as exc:  # pydicom raises many types on damaged headers
         raise UnreadableFile(f"unreadable DICOM header ({type(exc).__name__})") from None
-    fh.seek(0)
     try:  # no preamble: a valid dataset still starts with group 0002 or 0008 elements
-        ds = pydicom.dcmread(fh, defer_size=1024, force=True)
+        ds, problem = _read(fh, True, defer_size)
         if ds.get("SOPClassUID") and ds.get("SOPInstanceUID"):
-            return ds
+            return ds, problem
     except Exception:  # noqa: BLE001 - force=True on a non-DICOM file fails in many ways; all mean "not DICOM"
         pass
     raise UnreadableFile("not a DICOM file (no 'DICM' prefix at byte 128) and no DICOM dataset without the preamble")
 
 
-def _pixel_problem(ds: Dataset, size: int) -> str:
-    """Why the pixel data cannot be read: absent, declared longer than the file, or shorter than the image."""
+def dataset(fh, header: bool = False) -> tuple[Dataset, str]:
+    """The file's dataset (header: large values such as PixelData left unread) and "" or why its pixel data is
+    cut short; raise UnreadableFile.
+
+    A file without file meta (a raw dataset, as some old PACS write) gets the transfer syntax it parses as:
+    implicit VR little endian, else explicit VR little or big endian."""
+    ds, problem = _parse(fh, 1024 if header else None)
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    if header and syntax == DeflatedExplicitVRLittleEndian:
+        # pydicom inflates the dataset in memory, but would read deferred values from the compressed file
+        return dataset(fh)
+    if syntax is None:
+        implicit, little = ds.original_encoding
+        ds.file_meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else
+                                          ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+    return ds, problem
+
+
+def _pixel_problem(ds: Dataset, size: int, holder: str) -> str:
+    """Why the pixel data cannot be read: absent, declared longer than the file (or the inflated dataset:
+    holder says which), or shorter than the image."""
     pixels = ds.get_item(PIXEL_DATA, keep_deferred=True)
     if pixels is None:
         return "no PixelData (7FE0,0010)"
@@ -100,8 +148,8 @@ def _pixel_problem(ds: Dataset, size: int) -> str:
     if length == UNDEFINED_LENGTH:
         return ""
     if start is not None and size - start < length:
-        return f"truncated file: PixelData (7FE0,0010) declares {length} bytes, the file holds {max(size - start, 0)}"
-    if not ds.file_meta.get("TransferSyntaxUID", pydicom.uid.ImplicitVRLittleEndian).is_compressed:
+        return f"truncated file: PixelData (7FE0,0010) declares {length} bytes, {holder} holds {max(size - start, 0)}"
+    if not ds.file_meta.TransferSyntaxUID.is_compressed:
         needed = (int(ds.get("Rows", 0)) * int(ds.get("Columns", 0)) * int(ds.get("NumberOfFrames", 1) or 1)
                   * int(ds.get("SamplesPerPixel", 1)) * int(ds.get("BitsAllocated", 16)) // 8)
         if length < needed:
@@ -139,14 +187,19 @@ def read_slices(item: Item) -> list[Slice]:
     Raise UnreadableFile when the file is no DICOM or its header cannot be parsed."""
     try:
         fh = item.open()
+    except gzip.BadGzipFile as exc:  # gzip-compressed content that does not inflate; the message names no path
+        raise UnreadableFile(str(exc)) from None
     except Exception as exc:  # unreadable file or damaged ZIP member (zipfile raises several types)
         raise UnreadableFile(f"cannot be read ({type(exc).__name__})") from None
     with fh:
-        ds = _dataset(fh)
-        size = fh.seek(0, 2)
+        ds, problem = dataset(fh, header=True)
+        if ds.file_meta.TransferSyntaxUID == DeflatedExplicitVRLittleEndian:  # offsets are within the inflated data
+            size, holder = len(ds.buffer.getvalue()), "the inflated dataset"
+        else:
+            size, holder = fh.seek(0, 2), "the file"
     if ds.get("SOPClassUID") == MediaStorageDirectoryStorage or "DirectoryRecordSequence" in ds:
         return []
-    problem = _pixel_problem(ds, size)
+    problem = problem or _pixel_problem(ds, size, holder)
     if "PerFrameFunctionalGroupsSequence" in ds or int(ds.get("NumberOfFrames", 1) or 1) > 1:
         return [Slice(item, frame, i, problem) for i, frame in enumerate(_frames(ds))]
     return [Slice(item, ds, None, problem)]
@@ -271,8 +324,9 @@ def check(series: Series, cfg: dict) -> None:
                                       cfg["sheared_stacks"])
 
 
-def describe(series: Series) -> dict:
-    """Header facts of a series for the index (no patient-identifying tags)."""
+def describe(series: Series, rules: list[dict]) -> dict:
+    """Header facts of a series for the index: no patient-identifying tags, and of SeriesDescription only the
+    words that tell its class (rules: the configured sequence rules)."""
     ds = series.first
 
     def num(keyword):
@@ -282,7 +336,7 @@ def describe(series: Series) -> dict:
     spacing = ds.get("PixelSpacing") or [None, None]
     planes = {orientation(s.ds.ImageOrientationPatient) for s in series.slices
               if len(s.ds.get("ImageOrientationPatient") or []) == 6}
-    description = str(ds.get("SeriesDescription", ""))
+    description = classifying_words(str(ds.get("SeriesDescription", "")), rules)
     return {
         "series_number": int(ds.SeriesNumber) if ds.get("SeriesNumber") not in (None, "") else None,
         "series_description": f"{description} [{series.echo}]" if series.echo else description,

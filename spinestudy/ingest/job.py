@@ -1,11 +1,13 @@
 """DICOM ingestion of patient folders: index every series, check it, write the chosen volumes.
 
 Nothing identifying leaves this module: the patient is named by its pseudonym, UIDs and PatientIDs by keyed
-pseudonyms, files by keyed labels (the label -> path lookup goes to a local log outside results/), and the
-NIfTI volumes carry no header text.
+pseudonyms, files by keyed labels (the label -> path lookup goes to a local log outside results/), series
+descriptions by the words that tell their class (the text as written goes to another local log), and the NIfTI
+volumes carry no header text.
 """
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +16,7 @@ import SimpleITK as sitk
 from spinestudy import batch, exclusions, ids, pseudonym
 from spinestudy.exclusions import Exclusion
 from spinestudy.ingest import sources
-from spinestudy.ingest.choice import choose_study, folder_patient, patient_id
+from spinestudy.ingest.choice import choose_study, folder_patient, patient_id, preferred, rank_series
 from spinestudy.ingest.dicom_series import Series, Slice, UnreadableFile, check, describe, group_series, read_slices
 from spinestudy.ingest.sequences import classify
 from spinestudy.ingest.volume import UndecodablePixels, build
@@ -27,6 +29,7 @@ INDEX_COLUMNS = [
     "pixel_spacing_col", "slice_thickness", "slice_spacing", "manufacturer", "model", "field_strength",
     "repetition_time", "echo_time", "inversion_time", "status", "reason", "volume",
 ]
+DESCRIPTION_COLUMNS = ["centre", "patient", "series_uid", "series_number", "series_description"]
 # A volume is <sequence><suffix>: NIfTI from a DICOM series, MetaImage (double-precision grid) from images.py
 METAIMAGE = ".mha"
 VOLUME_SUFFIXES = (".nii.gz", METAIMAGE)
@@ -52,31 +55,37 @@ def read_all(found: list[sources.Item], centre: str, patient: str) -> tuple[list
     return slices, rejected
 
 
-def _order(row: dict) -> tuple:
-    return -row["n_slices"], row["series_number"] if row["series_number"] is not None else 1 << 30
-
-
-def write_volumes(series_list: list[Series], rows: list[dict], out: Path) -> None:
-    """One volume per configured sequence: of its valid series, the one with most slices, then the lowest
-    series number; a series whose pixels cannot be decoded is excluded and the next one tried."""
-    chosen: dict[str, Series] = {}
+def write_volumes(series_list: list[Series], rows: list[dict], out: Path, rule: str) -> None:
+    """One volume per configured sequence: of its valid series, the one rank_series puts first (most slices,
+    then the latest or first acquired, by rule); a series whose pixels cannot be decoded is excluded and the
+    next one tried. The chosen row's reason says which rule chose it when there were several."""
     by_key = {id(s): s for s in series_list}
-    for row in sorted((r for r in rows if r["status"] == "candidate"), key=_order):
-        seq = row["sequence"]
-        if seq in chosen:
-            row["status"], row["reason"] = "not used", (
-                f"another {seq} series was chosen (series number {chosen[seq].first.get('SeriesNumber')})"
-            )
-            continue
-        series = by_key[row["_key"]]
-        try:
-            image = build(series)
-        except UndecodablePixels as exc:
-            row["status"], row["reason"] = "excluded", str(exc)
-            continue
-        write_image(image, out / f"{seq}.nii.gz")
-        chosen[seq] = series
-        row["status"] = "volume"
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["status"] == "candidate":
+            groups.setdefault(row["sequence"], []).append(row)
+    for seq, group in sorted(groups.items()):
+        row_of = {row["_key"]: row for row in group}
+        ranked, timed = rank_series([by_key[key] for key in row_of], rule)
+        chosen = None
+        for series in ranked:
+            row = row_of[id(series)]
+            if chosen is not None:
+                row["status"], row["reason"] = "not used", (
+                    f"another {seq} series was chosen (series number {chosen.first.get('SeriesNumber')}: "
+                    f"{preferred(chosen, series, timed, rule)})")
+                continue
+            try:
+                image = build(series)
+            except UndecodablePixels as exc:
+                row["status"], row["reason"] = "excluded", str(exc)
+                continue
+            write_image(image, out / f"{seq}.nii.gz")
+            chosen, row["status"] = series, "volume"
+            if len(group) > 1:
+                choice = (f"chosen of {len(group)} {seq} series: most slices, then the {rule} acquired "
+                          f"(config ingest.series_choice: {rule})")
+                row["reason"] = "; ".join(filter(None, (choice, row["reason"])))
 
 
 def write_image(image: sitk.Image, path: Path) -> None:
@@ -110,7 +119,7 @@ def set_aside(series_list: list[Series], source: Path, centre: str, cfg: dict, k
 def _row(series: Series, cfg: dict, set_aside: tuple[str, str] | None) -> dict:
     """Index facts of a series, checked when it is a configured sequence and orientation (or lacks one);
     set_aside: (status, reason) of a series of another patient or study."""
-    facts = describe(series)
+    facts = describe(series, cfg["sequence_rules"])
     sequence = classify(series.first, cfg["sequence_rules"])
     status, reason = "candidate", ""
     if set_aside:
@@ -134,10 +143,10 @@ def _row(series: Series, cfg: dict, set_aside: tuple[str, str] | None) -> dict:
 def ingest_patient(
     folder: Path, centre: str, patient: str, cfg: dict, key: bytes,
     out_index: Path, out_exclusions: Path, out_volumes: Path, out_lookup: Path | None = None,
-    procedure_date: date | None = None, expected_ids: tuple[str, ...] = (),
+    procedure_date: date | None = None, expected_ids: tuple[str, ...] = (), out_descriptions: Path | None = None,
 ) -> None:
     """Index, check and convert every file of one patient (a folder or a ZIP archive); write index rows,
-    exclusions, volumes and the local label -> path lookup.
+    exclusions, volumes, the local label -> path lookup and the local series_uid -> SeriesDescription lookup.
 
     procedure_date: the clinical procedure date, for the study choice; expected_ids: PatientIDs the folder's
     study id stands for (from the centre's mapping)."""
@@ -154,7 +163,7 @@ def ingest_patient(
         rejected.append(Exclusion(centre, patient, FOLDER, STAGE, doubt))
     rows = [_row(s, cfg, aside.get(id(s))) for s in series_list]
     out_volumes.mkdir(parents=True, exist_ok=True)
-    write_volumes(series_list, rows, out_volumes)
+    write_volumes(series_list, rows, out_volumes, cfg["series_choice"])
     for row, series in zip(rows, series_list):
         uid = series.uid + (f"/{series.echo}" if series.echo else "")
         row.update(
@@ -164,12 +173,17 @@ def ingest_patient(
             volume=(out_volumes / f"{row['sequence']}.nii.gz").as_posix() if row["status"] == "volume" else "",
         )
         if row["status"] != "volume":
-            item = f"series {row['series_number']} ({row['series_description']})"
+            words = row["series_description"]
+            item = f"series {row['series_number']}" + (f" ({words})" if words else "")
             rejected.append(Exclusion(centre, patient, item, STAGE, f"{row['status']}: {row['reason']}"))
     pd.DataFrame(rows, columns=INDEX_COLUMNS).to_parquet(out_index, index=False)
     exclusions.write(rejected, out_exclusions)
     if out_lookup is not None:
         sources.lookup(centre, patient, [*found, *skipped]).to_csv(out_lookup, index=False)
+    if out_descriptions is not None:
+        written = [(centre, patient, row["series_uid"], row["series_number"], str(s.first.get("SeriesDescription", "")))
+                   for row, s in zip(rows, series_list)]
+        pd.DataFrame(written, columns=DESCRIPTION_COLUMNS).to_csv(out_descriptions, index=False)
 
 
 def read_patient_ids(path: str | Path | None) -> dict[str, set[str]]:
@@ -185,31 +199,34 @@ def read_patient_ids(path: str | Path | None) -> dict[str, set[str]]:
 
 def ingest_batch(folders: dict[str, str | Path], centre: str, cfg: dict, key: bytes,
                  out_index: Path, out_exclusions: Path, out_volumes: Path, out_lookup: Path | None = None,
-                 procedure_dates: dict[str, str | None] | None = None, patient_ids: str | Path | None = None) -> None:
+                 procedure_dates: dict[str, str | None] | None = None, patient_ids: str | Path | None = None,
+                 out_descriptions: Path | None = None) -> None:
     """ingest_patient for each patient folder of a batch (pseudonym -> folder): volumes under
-    out_volumes/<pseudonym>/, one index, one exclusion log and one lookup for the batch.
+    out_volumes/<pseudonym>/, one index, one exclusion log and one of each lookup for the batch.
 
     procedure_dates: pseudonym -> ISO date (or None); patient_ids: the centre's PatientID mapping file."""
     Path(out_volumes).mkdir(parents=True, exist_ok=True)
     dates, mapping = procedure_dates or {}, read_patient_ids(patient_ids)
     outputs = {"index": (out_index, merge_index), "exclusions": (out_exclusions, exclusions.merge)}
     if out_lookup is not None:
-        outputs["lookup"] = (out_lookup, merge_lookup)
+        outputs["lookup"] = (out_lookup, partial(merge_csv, columns=sources.LOOKUP_COLUMNS))
+    if out_descriptions is not None:
+        outputs["descriptions"] = (out_descriptions, partial(merge_csv, columns=DESCRIPTION_COLUMNS))
 
     def one(patient, tmp):
         source = Path(folders[patient])
         when = dates.get(patient)
         ingest_patient(source, centre, patient, cfg, key, tmp["index"], tmp["exclusions"],
                        Path(out_volumes) / patient, tmp.get("lookup"), date.fromisoformat(when) if when else None,
-                       tuple(mapping.get(ids.entry_name(source), ())))
+                       tuple(mapping.get(ids.entry_name(source), ())), tmp.get("descriptions"))
 
     batch.run(folders, one, outputs)
 
 
-def merge_lookup(paths: list[str | Path], out: str | Path) -> None:
-    """Concatenate the patients' label -> path lookups."""
+def merge_csv(paths: list[str | Path], out: str | Path, columns: list[str]) -> None:
+    """Concatenate the patients' lookups (text kept as written; columns: of an empty result)."""
     frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths]
-    pd.concat(frames or [pd.DataFrame(columns=sources.LOOKUP_COLUMNS)]).to_csv(out, index=False)
+    pd.concat(frames or [pd.DataFrame(columns=columns)]).to_csv(out, index=False)
 
 
 def merge_index(paths: list[str | Path], out: str | Path) -> None:

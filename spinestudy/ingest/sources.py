@@ -6,10 +6,12 @@ names often carry patient names, birth dates or record numbers. The lookup from 
 outside results/ so that a user can find the file.
 """
 
+import gzip
 import hmac
 import io
 import os
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from hashlib import sha256
@@ -18,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 LOOKUP_COLUMNS = ["centre", "patient", "file", "path"]
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -28,11 +31,21 @@ class Item:
     member: str = ""
 
     def open(self):
-        """A binary file object: the file itself, or the ZIP member read into memory."""
+        """A binary file object: the file itself, or the ZIP member read into memory; gzip-compressed content
+        (a `.dcm.gz`, or a `.dcm` that is gzip inside) is inflated in memory."""
         if self.archive is None:
-            return open(self.path, "rb")
-        with zipfile.ZipFile(self.archive) as archive:
-            return io.BytesIO(archive.read(self.member))
+            fh = open(self.path, "rb")
+        else:
+            with zipfile.ZipFile(self.archive) as archive:
+                fh = io.BytesIO(archive.read(self.member))
+        if fh.read(2) != GZIP_MAGIC:
+            fh.seek(0)
+            return fh
+        with fh:
+            try:
+                return io.BytesIO(gzip.decompress(GZIP_MAGIC + fh.read()))
+            except (EOFError, OSError, zlib.error) as exc:  # truncated or damaged gzip stream
+                raise gzip.BadGzipFile(f"gzip-compressed content that cannot be inflated ({exc})") from None
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,15 @@
-"""A series' volume: pixel data decoded by pydicom (native, RLE, JPEG, JPEG-LS, JPEG 2000; plain files, ZIP
-members and Enhanced MR frames alike), placed on the grid its headers describe.
+"""A series' volume: pixel data decoded by pydicom (native, deflated, RLE, JPEG, JPEG-LS, JPEG 2000; plain,
+gzip-compressed and raw files, ZIP members and Enhanced MR frames alike), placed on the grid its headers describe.
 
 A sheared stack (gantry tilt: each slice shifted within its plane) is resampled onto the orthogonal grid of
 its first slice: same planes, same in-plane spacing, slice spacing along the normal.
 """
 
 import numpy as np
-import pydicom
 import SimpleITK as sitk
 from pydicom.pixels import apply_rescale
 
-from spinestudy.ingest.dicom_series import Series, Slice
+from spinestudy.ingest.dicom_series import Series, Slice, dataset
 
 
 class UndecodablePixels(Exception):
@@ -24,7 +23,7 @@ def _planes(series: Series) -> np.ndarray:
         if cached[0] != s.item.label:
             try:
                 with s.item.open() as fh:
-                    cached = (s.item.label, pydicom.dcmread(fh, force=True).pixel_array)
+                    cached = (s.item.label, dataset(fh)[0].pixel_array)
             except Exception as exc:  # decoders raise many types; the slice is named, never the path
                 raise UndecodablePixels(f"pixel data of {s.name} cannot be decoded ({type(exc).__name__})") from None
         planes.append(_rescaled(cached[1][s.frame] if s.frame is not None else cached[1], s))

@@ -6,6 +6,7 @@ import gzip
 import os
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ import SimpleITK as sitk
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-from dicom_factory import shear, strip_preamble, write_dicomdir, write_enhanced, write_series, zip_files
+from dicom_factory import (deflate, gzip_in_place, rle, shear, strip_file_meta, strip_preamble, write_dicomdir,
+                           write_enhanced, write_series, zip_files)
 from spinestudy import pseudonym
 from spinestudy.ingest.job import FOLDER, ingest_batch, ingest_patient
 from spinestudy.ingest.sources import label
@@ -42,12 +44,16 @@ def clean(store) -> list[Path]:
     return write_series(store / "clean", n=N, size=SIZE, patient_id="A0001", seed=7)
 
 
+def gdcm(folder: Path) -> sitk.Image:
+    """A folder's series as GDCM (SimpleITK's reader) builds it: the independent reference volume."""
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder)))
+    return reader.Execute()
+
+
 @pytest.fixture(scope="module")
 def reference(clean) -> sitk.Image:
-    """The clean series as GDCM (SimpleITK's reader) builds it: the independent reference volume."""
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(clean[0].parent)))
-    return reader.Execute()
+    return gdcm(clean[0].parent)
 
 
 def copy(paths: list[Path], folder: Path) -> list[Path]:
@@ -261,6 +267,104 @@ def test_files_without_preamble_are_read(tmp_path, cfg, clean, reference):
     assert_same_volume(Path(t2_of(index).volume), reference)
 
 
+@pytest.mark.parametrize("implicit", [True, False], ids=["implicit VR", "explicit VR"])
+def test_raw_datasets_without_preamble_or_file_meta_are_decoded(tmp_path, cfg, clean, reference, implicit):
+    """Old PACS write bare datasets: no preamble, no file meta, so no transfer syntax; it is inferred."""
+    paths = copy(clean, tmp_path / "in")
+    for path in paths:
+        strip_file_meta(path, implicit)
+    ds = pydicom.dcmread(paths[0], force=True)
+    assert "TransferSyntaxUID" not in ds.file_meta and ds.original_encoding == (implicit, True)
+    index, excl = ingest(paths[0].parent, tmp_path / "out", cfg)
+    assert excl.empty
+    assert_same_volume(Path(t2_of(index).volume), reference)
+
+
+def test_deflated_files_give_the_uncompressed_voxels(tmp_path, cfg, clean, reference):
+    paths = copy(clean, tmp_path / "in")
+    for path in paths:
+        deflate(path)
+    assert pydicom.dcmread(paths[0]).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1.99"
+    assert paths[0].stat().st_size < SIZE * SIZE * 2  # the file is smaller than its inflated PixelData
+    index, excl = ingest(paths[0].parent, tmp_path / "out", cfg)
+    assert excl.empty
+    assert_same_volume(Path(t2_of(index).volume), reference)
+
+
+def _meta_end(data: bytes) -> int:
+    """Where the file meta ends: after the preamble, 'DICM' and (0002,0000) FileMetaInformationGroupLength."""
+    return 144 + int.from_bytes(data[140:144], "little")
+
+
+def test_truncated_deflated_files_are_named(tmp_path, cfg, clean):
+    """Cut in the deflate stream, or a complete stream holding a dataset cut 1000 bytes short: the PixelData
+    length is checked against the inflated dataset."""
+    paths = copy(clean, tmp_path / "in")
+    for path in paths:
+        deflate(path)
+    data = paths[4].read_bytes()
+    paths[4].write_bytes(data[: len(data) - 5000])
+    data, start = paths[7].read_bytes(), _meta_end(paths[7].read_bytes())
+    short = zlib.decompress(data[start:], -zlib.MAX_WBITS)[:-1000]
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    paths[7].write_bytes(data[:start] + packer.compress(short) + packer.flush())
+    index, excl = ingest(paths[0].parent, tmp_path / "out", cfg)
+    short_read = (f"truncated file: PixelData (7FE0,0010) declares {SIZE * SIZE * 2} bytes, the inflated dataset "
+                  f"holds {SIZE * SIZE * 2 - 1000}")
+    assert excl.set_index("item").reason.to_dict() == {
+        label(KEY, PATIENT, paths[4].name): "truncated or damaged deflated dataset (transfer syntax "
+                                            "1.2.840.10008.1.2.1.99): Error -5 while decompressing data: incomplete "
+                                            "or truncated stream",
+        label(KEY, PATIENT, paths[7].name): short_read,
+        "series 3 (t2_tse_sag)": f"excluded: 1 slice(s) with unusable pixel data, e.g. instance 8 "
+                                 f"({label(KEY, PATIENT, paths[7].name)}): {short_read}",
+    }
+    assert index.n_slices.tolist() == [N - 1]
+
+
+@pytest.fixture(scope="module")
+def rle_series(store, clean) -> list[Path]:
+    paths = copy(clean, store / "rle")
+    for path in paths:
+        rle(path)
+    return paths
+
+
+def test_rle_series_is_the_reference_volume(tmp_path, cfg, rle_series, reference):
+    index, excl = ingest(rle_series[0].parent, tmp_path, cfg)
+    assert excl.empty
+    assert_same_volume(Path(t2_of(index).volume), reference)
+
+
+def test_truncated_rle_slice_is_named_in_its_series(tmp_path, cfg, rle_series):
+    """pydicom reads a file that ends within encapsulated pixel data as an empty dataset: its header is read
+    again, so that the slice is named in its own series (no phantom series of an empty PatientID)."""
+    paths = copy(rle_series, tmp_path / "in")
+    data = paths[4].read_bytes()
+    paths[4].write_bytes(data[: len(data) // 2])
+    index, excl = ingest(paths[0].parent, tmp_path / "out", cfg)
+    tag = label(KEY, PATIENT, paths[4].name)
+    assert excl[["item", "reason"]].values.tolist() == [
+        [tag, "truncated file: it ends within PixelData (7FE0,0010)"],
+        ["series 3 (t2_tse_sag)", f"excluded: 1 slice(s) with unusable pixel data, e.g. instance 5 ({tag}): "
+                                  "truncated file: it ends within PixelData (7FE0,0010)"]]
+    assert index.n_slices.tolist() == [N]
+
+
+def test_gzip_compressed_files_are_read_in_memory(tmp_path, cfg, clean, reference):
+    paths = copy(clean, tmp_path / "in")
+    for path in paths:
+        gzip_in_place(path)
+    (tmp_path / "in" / "IM9999.dcm").write_bytes(paths[0].read_bytes()[:5000])  # a gzip stream cut short
+    index, excl = ingest(paths[0].parent, tmp_path / "out", cfg)
+    assert_same_volume(Path(t2_of(index).volume), reference)
+    assert excl[["item", "reason"]].values.tolist() == [[
+        label(KEY, PATIENT, "IM9999.dcm"),
+        "gzip-compressed content that cannot be inflated (Compressed file ended before the end-of-stream marker "
+        "was reached)"]]
+    assert all(path.read_bytes()[:2] == b"\x1f\x8b" for path in paths)  # inflated in memory, not in place
+
+
 def test_zip_inside_the_patient_folder(tmp_path, cfg, clean, reference):
     zip_files(clean, tmp_path / "in" / "export.zip", clean[0].parent)
     zip_files([zip_files(clean[:2], tmp_path / "inner.zip", clean[0].parent)], tmp_path / "in" / "nested.zip",
@@ -356,6 +460,68 @@ def test_study_choice(tmp_path, cfg, two_studies, procedure, rule, chosen, why):
     assert index[index.status == "not used"].reason.tolist() == [why.replace("another study", f"study {study}")]
 
 
+@pytest.fixture(scope="module")
+def repeated(store, clean) -> Path:
+    """One study with two sagittal T2 series of the same size: the first (series 3, acquired 10:21, other
+    pixels: degraded by motion) and its repeat 12 minutes later (series 4: the clean series)."""
+    folder = store / "repeated"
+    study = str(pydicom.dcmread(clean[0]).StudyInstanceUID)
+    write_series(folder / "first", n=N, size=SIZE, patient_id="A0001", seed=11, study_uid=study, SeriesNumber=3,
+                 SeriesTime="102000", AcquisitionTime="102100")
+    for path in copy(clean, folder / "repeat"):
+        ds = pydicom.dcmread(path)
+        ds.SeriesNumber, ds.SeriesTime, ds.AcquisitionTime = 4, "103200", "103300"
+        ds.save_as(path)
+    return folder
+
+
+def _retag(folder: Path, **tags) -> None:
+    for path in folder.iterdir():
+        ds = pydicom.dcmread(path)
+        for keyword, value in tags.items():
+            if value is None:
+                delattr(ds, keyword)
+            else:
+                setattr(ds, keyword, value)
+        ds.save_as(path)
+
+
+@pytest.mark.parametrize("rule, variant, chosen, why", [
+    ("latest", {}, "repeat", "series number 4: acquired 12.0 min after this one"),
+    ("first", {}, "first", "series number 3: acquired 12.0 min before this one"),
+    # no AcquisitionTime: SeriesTime decides (10:20 and 10:32)
+    ("latest", {"first": {"AcquisitionTime": None}, "repeat": {"AcquisitionTime": None}}, "repeat",
+     "series number 4: acquired 12.0 min after this one"),
+    # the time decides before the series number
+    ("latest", {"repeat": {"SeriesNumber": 2}}, "repeat", "series number 2: acquired 12.0 min after this one"),
+    # no times at all: the higher series number is the later series
+    ("latest", {side: {"AcquisitionTime": None, "SeriesTime": None} for side in ("first", "repeat")}, "repeat",
+     "series number 4: the higher series number, not every series has an acquisition time"),
+])
+def test_repeated_series_after_motion(tmp_path, cfg, repeated, rule, variant, chosen, why):
+    assert cfg["series_choice"] == "latest"  # the default
+    folder = tmp_path / "in"
+    shutil.copytree(repeated, folder)
+    for side, tags in variant.items():
+        _retag(folder / side, **tags)
+    index, excl = ingest(folder, tmp_path / "out", dict(cfg, series_choice=rule))
+    assert_same_volume(Path(t2_of(index).volume), gdcm(folder / chosen))
+    setting = f"config ingest.series_choice: {rule}"
+    assert index.set_index("status").reason.to_dict() == {
+        "volume": f"chosen of 2 T2 series: most slices, then the {rule} acquired ({setting})",
+        "not used": f"another T2 series was chosen ({why}; {setting})"}
+
+
+def test_repeat_with_fewer_slices_is_not_chosen(tmp_path, cfg, repeated, clean, reference):
+    folder = tmp_path / "in"
+    shutil.copytree(repeated, folder)
+    (folder / "repeat" / clean[-1].name).unlink()
+    index, _ = ingest(folder, tmp_path / "out", cfg)
+    assert_same_volume(Path(t2_of(index).volume), gdcm(folder / "first"))
+    assert index[index.status == "not used"].reason.tolist() == [
+        "another T2 series was chosen (series number 3: more slices, 15 against 14)"]
+
+
 # 6. Empty patient folder --------------------------------------------------------------------------------------------
 
 def test_empty_patient_folder_has_its_own_line(tmp_path, cfg):
@@ -368,6 +534,41 @@ def test_empty_patient_folder_has_its_own_line(tmp_path, cfg):
 # 7. Privacy: nothing from a file or folder name reaches the outputs --------------------------------------------------
 
 PHI = ["KOWALCZYK", "BARTHOLOMEW", "19471103", "MRN99117733", "SZ-4471"]
+
+
+FREE_TEXT = {"T2": "t2_tse_sag wdh Bianchi Peter 05.07.1971", "T1": "t1_tse_sag MRN5854695",
+             "localizer": "localizer Bianchi", "note": "Bianchi Peter 05.07.1971"}
+
+
+def test_free_text_in_series_descriptions_stays_in_the_local_lookup(tmp_path, cfg, clean, reference):
+    """Names, a birth date and a record number typed into SeriesDescription: results/ keeps the words that tell
+    the class (index and exclusion log alike); the text as written is in the local lookup, by series_uid."""
+    folder = tmp_path / "in" / "A0001"
+    _retag(copy(clean, folder / "t2")[0].parent, SeriesDescription=FREE_TEXT["T2"])
+    write_series(folder / "t1", n=N, size=SIZE, patient_id="A0001", seed=12, description=FREE_TEXT["T1"],
+                 SeriesNumber=4, RepetitionTime=500, EchoTime=10)
+    write_series(folder / "loc", n=3, size=SIZE, patient_id="A0001", seed=13, description=FREE_TEXT["localizer"],
+                 SeriesNumber=1)
+    write_series(folder / "note", n=3, size=SIZE, patient_id="A0001", seed=14, description=FREE_TEXT["note"],
+                 SeriesNumber=7, RepetitionTime=100, EchoTime=2)  # no word of it tells a class
+    out, logs = tmp_path / "results", tmp_path / "logs"
+    out.mkdir()
+    logs.mkdir()
+    ingest_batch({PATIENT: folder}, "A", cfg, KEY, out / "i.parquet", out / "e.csv", out / "vol",
+                 logs / "files.csv", out_descriptions=logs / "descriptions.csv")
+    index = pd.read_parquet(out / "i.parquet")
+    assert sorted(zip(index.sequence, index.series_description, index.status)) == [
+        ("T1", "t1 tse sag", "volume"), ("T2", "t2 tse sag", "volume"), ("other", "", "not used"),
+        ("other", "localizer", "not used")]
+    assert_same_volume(Path(t2_of(index).volume), reference)
+    assert pd.read_csv(out / "e.csv").item.tolist() == ["series 1 (localizer)", "series 7"]
+    written = b"".join(gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+                       for p in out.rglob("*") if p.is_file())
+    for phi in ("wdh", "Bianchi", "Peter", "05.07.1971", "1971", "MRN5854695", "5854695"):
+        assert phi.encode() not in written, phi
+    lookup = pd.read_csv(logs / "descriptions.csv").merge(index, on="series_uid", suffixes=("", "_index"))
+    assert sorted(zip(lookup.series_number, lookup.series_description)) == [
+        (1, FREE_TEXT["localizer"]), (3, FREE_TEXT["T2"]), (4, FREE_TEXT["T1"]), (7, FREE_TEXT["note"])]
 
 
 def test_names_in_folders_files_and_zips_never_reach_the_outputs(tmp_path, cfg, clean):

@@ -13,7 +13,9 @@ from pydicom.uid import generate_uid
 
 from dicom_factory import write_series
 from spinestudy import pseudonym
+from spinestudy.demo.dicom import CENTRE_PROFILES, LOCALIZER
 from spinestudy.ingest.job import ingest_batch, ingest_patient
+from spinestudy.ingest.sequences import classify, classifying_words
 from spinestudy.ingest.sources import label
 
 KEY = b"test-key-123"
@@ -139,12 +141,15 @@ def test_two_series_in_one_folder_are_split(tmp_path, cfg):
 
 
 def test_second_series_of_a_class_is_not_used_and_logged(tmp_path, cfg):
+    """Without acquisition times the series number decides: by default the higher (the later series)."""
     write_series(tmp_path / "p", n=5, prefix="A", SeriesNumber=3)
     write_series(tmp_path / "p", n=5, prefix="B", SeriesNumber=9)
     index, excl = run(tmp_path / "p", tmp_path, cfg)
     assert sorted(index.status) == ["not used", "volume"]
-    assert index.set_index("series_number").loc[3, "status"] == "volume"
-    assert "another T2 series was chosen (series number 3)" in excl.reason.iloc[0]
+    assert index.set_index("series_number").loc[9, "status"] == "volume"
+    assert excl.reason.tolist() == ["not used: another T2 series was chosen (series number 9: the higher series "
+                                    "number, not every series has an acquisition time; config "
+                                    "ingest.series_choice: latest)"]
 
 
 def test_mixed_orientation(tmp_path, cfg):
@@ -200,6 +205,35 @@ def test_sequence_classification_by_timing_when_description_says_nothing(tmp_pat
                  InversionTime=150, RepetitionTime=4000, EchoTime=60)
     index, _ = run(tmp_path / "p", tmp_path, cfg)
     assert sorted(index.sequence) == ["STIR", "T1"]
+
+
+DEMO_DESCRIPTIONS = sorted({p["SeriesDescription"] for profile in CENTRE_PROFILES.values()
+                           for p in profile["protocols"].values()} | {LOCALIZER["protocol"]["SeriesDescription"]})
+
+
+def test_demo_descriptions_reach_the_index_as_written(cfg):
+    """Every word of the demo centres' protocol names tells the class: the index shows them as written, so the
+    demo's outputs stay as they were."""
+    assert len(DEMO_DESCRIPTIONS) == 13
+    assert {d: classifying_words(d, cfg["sequence_rules"]) for d in DEMO_DESCRIPTIONS} == {
+        d: d for d in DEMO_DESCRIPTIONS}
+
+
+def _described(text: str) -> pydicom.Dataset:
+    ds = pydicom.Dataset()
+    ds.SeriesDescription = text
+    return ds
+
+
+@pytest.mark.parametrize("written, kept, sequence", [
+    ("t2_tse_sag wdh Bianchi Peter 05.07.1971", "t2 tse sag", "T2"), ("t1_tse_sag MRN5854695", "t1 tse sag", "T1"),
+    ("STIR sag Dr. Stirling", "STIR sag", "STIR"), ("sag T2W_TSE Müller-Lüdenscheidt", "sag T2W TSE", "T2"),
+    ("3-plane loc Kowalczyk", "3-plane loc", "other"), ("T1_SE-sag 1971", "T1 SE sag", "T1"),
+])
+def test_description_keeps_only_the_words_that_tell_the_class(cfg, written, kept, sequence):
+    rules = cfg["sequence_rules"]
+    assert classifying_words(written, rules) == kept
+    assert classify(_described(kept), rules) == classify(_described(written), rules) == sequence
 
 
 def test_no_phi_in_outputs(tmp_path, cfg):

@@ -1,6 +1,7 @@
 # DICOM ingestion: one job per batch of patient folders (config batch_digits; by default one patient),
 # then the cohort-wide index and exclusion log. Files are named by keyed labels in results/; the label ->
-# path lookups go to logs/ingest/files/ (local, never under results/).
+# path lookups go to logs/ingest/files/, the SeriesDescriptions as written to logs/ingest/descriptions/
+# (local, never under results/).
 
 
 rule ingest_batch:
@@ -12,6 +13,7 @@ rule ingest_batch:
         exclusions="results/ingest/batches/{centre}/{batch}.exclusions.csv",
         volumes=directory("results/ingest/volumes/{centre}/{batch}"),
         lookup="logs/ingest/files/{centre}/{batch}.csv",
+        descriptions="logs/ingest/descriptions/{centre}/{batch}.csv",
     log:
         "logs/ingest_batch/{centre}/{batch}.log",
     wildcard_constraints:
