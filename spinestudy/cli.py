@@ -62,7 +62,8 @@ def _tables(args) -> None:
     try:
         build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
                      on_invalid=settings["on_invalid"], mcid_threshold=settings["mcid_threshold"],
-                     study_window=settings["study_window"], min_patients=settings["min_patients"])
+                     study_window=settings["study_window"], min_patients=settings["min_patients"],
+                     resolution=settings.get("reader_resolution", "first"), lookup=args.lookup)
     except (TableError, CoverageError) as exc:
         raise SystemExit(str(exc)) from None
     print(f"tables written to {args.out}")
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     tables.add_argument("--config", default="config/config.yaml")
     tables.add_argument("--centres", help="YAML file whose `centres` replace the config's (e.g. config/spider.yaml)")
     tables.add_argument("--out", required=True)
+    tables.add_argument("--lookup", default="logs/tables/files.csv",
+                        help="where the keyed label -> path of each table file goes (local, not for sharing)")
     tables.set_defaults(func=_tables)
     since = sub.add_parser("changes", help="what changed since a data version or release: results/provenance/changes.csv")
     since.add_argument("--since", required=True, help="a version id (history.csv) or a release name (releases.csv)")

@@ -1,5 +1,7 @@
 """Reading centre files: demo round trip and the bad-input corpus (exact problems: file, row, column, value)."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -107,7 +109,8 @@ def test_out_of_range(cohort, tmp_path):
     patient = read.frame.loc[read.frame.row == 4, "patient"].item()
     assert problems(read) == [("A", spec["path"], 4, "nprs_back_pre", "11", "less_than_or_equal_to(10)")]
     assert read.problems[0].patient == patient
-    assert read.problems[0].exclusion().item == f"{spec['path']} row 4"
+    assert read.problems[0].exclusion().item == f"{read.source.label} row 4"  # a keyed label, never the path
+    assert re.fullmatch(r"file [0-9a-f]{10}", read.source.label)
 
 
 def test_unknown_code(cohort, tmp_path):
@@ -265,11 +268,12 @@ def test_parquet_rows_are_record_numbers(cohort, tmp_path):
 
 
 def test_problem_text_and_exclusion():
-    problem = Problem("A", "a.csv", 4, "nprs_back_pre", "11", "less_than_or_equal_to(10)", "p0123456789ab")
-    assert str(problem) == ("centre A, file a.csv, row 4, column 'nprs_back_pre', value '11': "
+    problem = Problem("A", "/data/Bianchi Peter/a.csv", 4, "nprs_back_pre", "11", "less_than_or_equal_to(10)",
+                      "p0123456789ab", "file 0123456789")
+    assert str(problem) == ("centre A, file /data/Bianchi Peter/a.csv, row 4, column 'nprs_back_pre', value '11': "
                             "less_than_or_equal_to(10)")
     assert problem.exclusion() == table_io.Exclusion(
-        "A", "p0123456789ab", "a.csv row 4", "tables", "nprs_back_pre = '11': less_than_or_equal_to(10)")
+        "A", "p0123456789ab", "file 0123456789 row 4", "tables", "nprs_back_pre = '11': less_than_or_equal_to(10)")
 
 
 def test_demo_mapping_lists_every_canonical_column(cohort):

@@ -105,13 +105,23 @@ def test_stop_reports_every_problem(cohort, tmp_path):
 
 
 def test_quarantine(cohort, tmp_path):
+    """Quarantined rows are logged by the file's keyed label: a folder named after a patient reaches no file
+    under the output folder; the local lookup maps the label to the path."""
     _, clinical, _, config = cohort
-    out = build(broken_config(config, tmp_path), tmp_path / "out", on_invalid="quarantine")
+    folder = tmp_path / "Bianchi Peter 05.07.1971"
+    folder.mkdir()
+    lookup = tmp_path / "logs" / "files.csv"
+    out = build(broken_config(config, folder), tmp_path / "out", on_invalid="quarantine", lookup=lookup)
     a = clinical[clinical.centre == "A"].reset_index(drop=True)
     gone = pseudo("A", a.study_id[1])
     log = out["exclusions.csv"]
+    files = pd.read_csv(lookup)  # every table file read, 2 per centre
+    assert len(files) == 8 and {str(folder / "a.csv"), str(folder / "b.xlsx")} <= set(files["path"])
+    label = files.set_index("path").loc[str(folder / "a.csv"), "file"]
+    for path in (tmp_path / "out").iterdir():
+        assert b"Bianchi" not in path.read_bytes() and str(tmp_path).encode() not in path.read_bytes(), path.name
     assert log.to_dict("records")[:2] == [
-        {"centre": "A", "patient": gone, "item": f"{tmp_path / 'a.csv'} row 3", "stage": "tables",
+        {"centre": "A", "patient": gone, "item": f"{label} row 3", "stage": "tables",
          "reason": "nprs_back_pre = '11': less_than_or_equal_to(10)"},
         {"centre": "A", "patient": gone, "item": "patient", "stage": "tables",
          "reason": "valid MRI gradings but no valid clinical row"},
@@ -134,11 +144,15 @@ def test_same_id_in_two_centres(cohort, tmp_path):
     found = [(p.centre, p.file, p.row, p.column, p.value) for p in info.value.problems]
     a_file, d_file = config["A"]["clinical"]["path"], str(tmp_path / "d.csv")
     assert found == [("A", a_file, 2, "study_id", pseudo("A", raw)), ("D", d_file, 3, "Pseudonym", pseudo("D", raw))]
-    assert info.value.problems[0].message == (
-        f"the same patient id is used by centre D ({pseudo('D', raw)}, {d_file} row 3): possible duplicate patient")
-    assert raw not in str(info.value)
+    d_label = info.value.problems[1].label
+    assert info.value.problems[0].message == (  # the exclusion log's reason: pseudonym and keyed label
+        f"the same patient id is used by centre D ({pseudo('D', raw)}, {d_label} row 3): possible duplicate patient")
+    assert (f"centre A, file {a_file}, row 2, column 'study_id', value {raw!r}: the same patient id is used by "
+            f"centre D (id {raw!r}, {d_file} row 3): possible duplicate patient") in str(info.value)  # the terminal
     out = build(bad, tmp_path / "q", on_invalid="quarantine")
     assert not {pseudo("A", raw), pseudo("D", raw)} & set(out["analysis.parquet"].patient)
+    assert raw not in (tmp_path / "q" / "exclusions.csv").read_text() and d_file not in (
+        tmp_path / "q" / "exclusions.csv").read_text()
 
 
 def test_clinical_without_gradings(cohort, tmp_path):
