@@ -145,6 +145,7 @@ class Source:
         self.names = {local for local in self.local.values() if local}  # the file's columns the mapping names
 
     def problem(self, row, column: str, value, message: str, patient="", written="", said="") -> Problem:
+        row = None if row is None else int(row)
         return Problem(self.centre, self.file, row, column, "" if value is None else str(value), message, patient,
                        self.label, written, said)
 
@@ -295,26 +296,22 @@ class Source:
 
     def summaries(self, frame: pd.DataFrame) -> tuple[list[int], list[Exclusion]]:
         """Rows that total the others, not patients, and their exclusion lines: a patient id such as "Total",
-        "Sum" or "Mean (SD)" (SUMMARY), or a blank id beside at least two numbers that are all the sums of
-        their columns over the other rows."""
+        "Sum" or "Mean (SD)" (SUMMARY), or a blank id beside at least two numbers, all of them the sums of
+        their columns over the other rows (summary rows aside)."""
+        ids = frame["patient_id"].map(_code, na_action="ignore").fillna("")
+        words = list(ids.index[ids.map(lambda i: bool(SUMMARY.fullmatch(i)))])
         numbers = frame.drop(columns=["centre", "patient_id"]).apply(pd.to_numeric, errors="coerce")
-        rows, excluded = [], []
-        for row, value in frame["patient_id"].items():
-            text = "" if pd.isna(value) else _code(value)
-            if text:
-                summary = bool(SUMMARY.fullmatch(text))
-            else:
-                present = numbers.loc[row].dropna()
-                cells = frame.loc[row].drop(["centre", "patient_id"]).notna().sum()
-                summary = 2 <= len(present) == cells and np.allclose(present, numbers.drop(index=row)[present.index]
-                                                                     .sum())
-            if not summary:
-                continue
-            reason = (f"patient id {text!r}" if text else "blank patient id, its numbers the column sums of the other "
-                      "rows") + ": a summary row, not a patient: not read"
-            rows.append(row)
-            excluded.append(Exclusion(self.centre, "", f"{self.label} row {row}", STAGE, reason))
-        return rows, excluded
+        sums = []
+        for row in ids.index[ids == ""]:
+            present = numbers.loc[row].dropna()
+            cells = frame.loc[row].drop(["centre", "patient_id"]).notna().sum()
+            if 2 <= len(present) == cells and np.allclose(present, numbers.drop(index=words + [row])[present.index].sum()):
+                sums.append(row)
+        reasons = {row: f"patient id {ids[row]!r}" for row in words} | {
+            row: "blank patient id, its numbers the column sums of the other rows" for row in sums}
+        return sorted(reasons), [Exclusion(self.centre, "", f"{self.label} row {row}", STAGE,
+                                           f"{reasons[row]}: a summary row, not a patient: not read")
+                                 for row in sorted(reasons)]
 
     def pseudonymise(self, frame: pd.DataFrame) -> list[Problem]:
         """Replace ids by pseudonyms of their normalised form (kept in patient_id for the cross-centre check, and

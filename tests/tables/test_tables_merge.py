@@ -246,3 +246,39 @@ def test_spider_counts_equal_the_file(shared_data, tmp_path, monkeypatch):
     flow = out["flow.csv"].set_index("centre")
     assert flow.loc["SPIDER", ["received", "valid_clinical", "valid_mri", "analysed"]].tolist() == [218, 0, 218, 0]
     assert all(level in LEVELS for level in levels.level.unique())
+
+
+def test_summary_rows_are_not_patients(cohort, tmp_path):
+    """A spreadsheet's "Total" row (id "Total", column sums) and a sums row with a blank id: exclusion lines with
+    their reason, not received records (flow.csv) nor invalid rows stopping the run."""
+    _, clinical, _, config = cohort
+    a = clinical[clinical.centre == "A"]
+    numbers = ["age_years", "bmi", "nprs_back_pre", "nprs_leg_pre", "odi_pre", "dn4_pre"]
+
+    def totals(frame):
+        sums = frame[numbers].apply(pd.to_numeric).sum().map(lambda v: f"{v:g}")
+        total = {c: "" for c in frame} | dict(sums) | {"study_id": "Total"}
+        blank = {c: "" for c in frame} | dict(sums)
+        return pd.concat([frame, pd.DataFrame([total, blank])], ignore_index=True)  # lines len(a) + 2, + 3
+
+    bad = dict(config)
+    bad["A"] = config["A"] | {"clinical": broken(config["A"]["clinical"], tmp_path / "a.csv", totals)}
+    out = build(bad, tmp_path / "out", lookup=tmp_path / "files.csv")
+    label = pd.read_csv(tmp_path / "files.csv").set_index("path").loc[str(tmp_path / "a.csv"), "file"]
+    assert out["exclusions.csv"].astype("string").fillna("").to_dict("records") == [
+        {"centre": "A", "patient": "", "item": f"{label} row {len(a) + 2}", "stage": "tables",
+         "reason": "patient id 'Total': a summary row, not a patient: not read"},
+        {"centre": "A", "patient": "", "item": f"{label} row {len(a) + 3}", "stage": "tables",
+         "reason": "blank patient id, its numbers the column sums of the other rows: a summary row, not a patient: "
+                   "not read"},
+    ]
+    flow = out["flow.csv"].set_index("centre")
+    assert flow.loc["A", ["received", "valid_clinical", "valid_mri", "analysed"]].tolist() == [len(a)] * 4
+    assert flow.loc["all", "received"] == len(clinical)
+
+
+def test_blank_id_without_sums_is_still_a_problem(cohort, tmp_path):
+    """A row with a blank id whose numbers are not the column sums is a patient whose id is lost."""
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", set_cell(3, "study_id", ""))
+    with pytest.raises(TableError, match=r"row 3, column 'study_id', value '': patient id missing"):
+        merge.build_tables(cohort[3] | {"A": cohort[3]["A"] | {"clinical": spec}}, KEY, tmp_path / "out")
