@@ -175,13 +175,6 @@ class Source:
         path, spec = Path(self.file), self.spec
         kind = spec.get("format", path.suffix.lstrip(".").lower())
         header = spec.get("header_row", 1) - 1
-        id_column = spec["columns"].get("patient_id")
-        id_dtype = {id_column: str} if id_column else None
-        # pandas' default NA strings ("NA", "n/a", "null", ...) are not missing values: only the declared codes,
-        # and blank cells in the id column (a blank id is a problem of its own)
-        missing = {local: list(self.missing) for local in self.names - {id_column}} | ({id_column: [""]} if id_column
-                                                                                    else {})
-        text = {"keep_default_na": False, "na_values": missing}
         if kind not in READERS:
             raise self.fail(f"unknown format {kind!r}: expected one of {', '.join(READERS)}")
         if not path.is_file():
@@ -191,13 +184,13 @@ class Source:
         encoding = spec.get("encoding", "utf-8")
         try:
             if kind == "csv":
-                raw = pd.read_csv(path, sep=spec.get("sep", ","), decimal=spec.get("decimal", "."),
-                                  encoding=encoding, header=header, dtype=id_dtype, **text)
                 names = dict(self.csv_rows(path, encoding, header + 1)).get(header + 1, [])
+                raw = pd.read_csv(path, sep=spec.get("sep", ","), decimal=spec.get("decimal", "."),
+                                  encoding=encoding, header=header, **self.text_options(names))
             elif kind == "xlsx":
-                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, dtype=id_dtype, **text)
-                names = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=None, nrows=header + 1,
-                                      dtype=object).iloc[header].tolist()
+                top = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=None, nrows=header + 1, dtype=object)
+                names = top.iloc[header].tolist() if len(top) > header else []
+                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, **self.text_options(names))
                 workbook = openpyxl.load_workbook(path, read_only=True)
                 self.epoch = workbook.epoch
                 workbook.close()
@@ -221,13 +214,23 @@ class Source:
         raw.columns = [str(c).strip() for c in raw.columns]
         return raw
 
+    def text_options(self, names: list) -> dict:
+        """pandas options for a CSV or XLSX file whose header row holds `names` (as written, spaces and all):
+        the id column as text; as missing only the declared codes (pandas' default NA strings "NA", "n/a",
+        "null", ... are text), in the id column blank cells only (a blank id is a problem of its own)."""
+        id_local = self.local["patient_id"]
+        ids = {id_local} | {n for n in names if _name(n) == id_local} if id_local else set()
+        values = (self.names - {id_local}) | {n for n in names if _name(n) in self.names - {id_local}}
+        return {"dtype": dict.fromkeys(ids, str), "keep_default_na": False,
+                "na_values": {n: list(self.missing) for n in values} | {n: [""] for n in ids}}
+
     def check_duplicates(self, names: list, kind: str) -> None:
         """A name the mapping uses given to two or more columns of the header row (`names`, as in the file: pandas
         reads the second one as name.1): which column is meant is unknown, so it is an error naming them."""
         positions = {}
         for position, name in enumerate(names, start=1):
-            if not pd.isna(name) and str(name).strip() in self.names:
-                positions.setdefault(str(name).strip(), []).append(position)
+            if _name(name) in self.names:
+                positions.setdefault(_name(name), []).append(position)
         problems = [
             self.problem(None, name, "", f"{len(found)} columns have this name: columns "
                          + ", ".join(f"{p} ({get_column_letter(p)})" if kind == "xlsx" else str(p) for p in found)
@@ -462,6 +465,11 @@ def _variable(column: str) -> str:
     """Canonical variable of a wide column: modic_upper -> modic, else itself."""
     stem, _, endplate = column.rpartition("_")
     return stem if endplate in ENDPLATES else column
+
+
+def _name(value) -> str | None:
+    """A header cell as a column name (stripped, as read() names columns); None for a blank cell."""
+    return None if pd.isna(value) else str(value).strip()
 
 
 def _code(value) -> str:

@@ -356,3 +356,18 @@ def test_duplicate_id_message_shows_the_id_as_written(cohort, tmp_path):
     line = read.problems[0].exclusion()
     assert line.reason == f"study_id = {pseudonym.patient(KEY, 'A', raw)!r}: duplicate row (the same patient id, " \
                           "level or endplate again)" and raw not in str(line)
+
+
+def test_header_names_with_spaces_keep_decimal_commas_and_blank_cells(cohort, tmp_path):
+    """A header cell written "BMI " (read as BMI) with a blank cell below it: the blank is missing and the
+    other decimal-comma values are numbers, as in a column named exactly."""
+    _, clinical, _, config = cohort
+    def edit(frame):
+        frame.loc[0, "BMI"] = ""  # line 2
+        return frame.rename(columns={"BMI": "BMI "})
+    spec = broken(config["D"]["clinical"], tmp_path / "d.csv", edit)
+    read = table_io.read_clinical("D", spec, KEY)
+    assert read.problems == []
+    d = clinical[clinical.centre == "D"]
+    got = read.frame.set_index("row")["bmi"]
+    assert pd.isna(got[2]) and got.drop(2).tolist() == pytest.approx(d.bmi.iloc[1:].tolist())
