@@ -1,6 +1,6 @@
 """Feature robustness to the segmentation, statistics side: ICC(3,1) per feature over the (original, eroded,
-dilated) re-extractions of spinestudy.radiomics.robustness across ROIs (pingouin.intraclass_corr, full-precision interval);
-features with ICC >= icc_threshold are kept.
+dilated) re-extractions of spinestudy.radiomics.robustness across ROIs (pingouin.intraclass_corr, its interval
+at full precision); features with ICC >= icc_threshold are kept.
 """
 
 from pathlib import Path

@@ -14,9 +14,10 @@ where a grade was never given (AC1's chance agreement and the kappa weights depe
 
 95% confidence intervals: analytic where each patient gives one unit (a disc scale at one level, a score):
 statsmodels' asymptotic kappa interval, Gwet's (2008) variance for AC1/AC2 (t interval), Wilson for percent
-agreement, pingouin's F-based ICC interval (at full precision, not pingouin's 2-decimal display). Where a patient gives several units
-(pooled levels, the two endplates of a level) those units are not independent and the interval is a
-percentile bootstrap over patients, a patient's units staying together (column ci_method says which).
+agreement, pingouin's F-based ICC interval (at full precision, not pingouin's 2-decimal display). Where a
+patient gives several units (pooled levels, the two endplates of a level) those units are not independent
+and the interval is a percentile bootstrap over patients, a patient's units staying together (column
+ci_method says which).
 """
 
 from pathlib import Path

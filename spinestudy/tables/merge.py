@@ -97,7 +97,8 @@ def build_tables(
     missingness(analysis).to_csv(out / "missingness.csv", index=False)
     if lookup is not None:
         Path(lookup).parent.mkdir(parents=True, exist_ok=True)
-        files = sorted({(r.source.centre, "", r.source.label, r.source.file) for t in reads.values() for r in t.values()})
+        sources = {r.source for t in reads.values() for r in t.values()}
+        files = sorted({(s.centre, "", s.label, s.file) for s in sources})
         pd.DataFrame(files, columns=LOOKUP_COLUMNS).to_csv(lookup, index=False)
 
 

@@ -308,7 +308,8 @@ class Source:
         for row in ids.index[ids == ""]:
             present = numbers.loc[row].dropna()
             cells = frame.loc[row].drop(["centre", "patient_id"]).notna().sum()
-            if 2 <= len(present) == cells and np.allclose(present, numbers.drop(index=words + [row])[present.index].sum()):
+            others = numbers.drop(index=words + [row])[present.index]
+            if 2 <= len(present) == cells and np.allclose(present, others.sum()):
                 sums.append(row)
         reasons = {row: f"patient id {ids[row]!r}" for row in words} | {
             row: "blank patient id, its numbers the column sums of the other rows" for row in sums}

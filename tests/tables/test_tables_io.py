@@ -322,8 +322,8 @@ def test_declared_missing_value_codes(cohort, tmp_path):
     read = table_io.read_clinical("A", spec, KEY)
     assert read.problems == []
     got = read.valid(Clinical, set()).set_index("patient")
-    want = clinical[clinical.centre == "A"].assign(patient=lambda f: [pseudonym.patient(KEY, "A", i) for i in f.study_id])
-    want = want.set_index("patient").loc[got.index]
+    want = clinical[clinical.centre == "A"]
+    want = want.assign(patient=[pseudonym.patient(KEY, "A", i) for i in want.study_id]).set_index("patient").loc[got.index]
     line3 = pseudonym.patient(KEY, "A", clinical[clinical.centre == "A"].study_id.iloc[1])
     for column in ("bmi", "smoking", "odi_before"):
         assert pd.isna(got.at[line3, column])
