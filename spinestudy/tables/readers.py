@@ -346,7 +346,7 @@ class Source:
             for column in self.columns_of(variable):
                 for row, value in frame[column].map(_code, na_action="ignore").items():
                     if value in reasons:
-                        item = f"{self.file} row {row}"
+                        item = f"{self.label} row {row}"
                         reason = f"{self.local[column]} = {value!r}: {reasons[value]}"
                         rows.append(row)
                         excluded.append(Exclusion(self.centre, frame.at[row, "patient"], item, STAGE, reason))

@@ -234,6 +234,9 @@ def test_spider_counts_equal_the_file(shared_data, tmp_path, monkeypatch):
     log = out["exclusions.csv"]
     discs = log[log.item.str.contains(" row ")]
     assert len(discs) == len(raw) - len(lumbar) == 430
+    assert discs.item.str.fullmatch(r"file [0-9a-f]{10} row [0-9]+").all()  # the keyed label, not the path
+    for path in tmp_path.iterdir():
+        assert b"radiological_gradings" not in path.read_bytes() and b"spider" not in path.read_bytes(), path.name
     assert discs.reason.str.startswith("IVD label = ").all()
     assert (discs.reason.str.slice(13, 14).value_counts().sort_index().to_dict()
             == {"0": 2, "6": 217, "7": 144, "8": 55, "9": 12})
