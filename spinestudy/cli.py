@@ -19,11 +19,32 @@ def _demo(args) -> None:
     print(f"demo cohort written: {manifest}")
 
 
+def _config(path: str) -> dict:
+    """The validated config; a clear exit, not a traceback, when it is missing or invalid."""
+    if not Path(path).is_file():
+        raise SystemExit(f"no configuration file {path} here: run spinestudy in the project directory, "
+                         "or give the project's config with --config PATH")
+    try:
+        return configuration.load(path)
+    except configuration.ConfigError as exc:
+        raise SystemExit(f"{path}: {exc}") from None
+
+
 def _pseudonym(args) -> None:
-    config = configuration.load(args.config)
-    key, rules = pseudonym.key_from_config(config), config["centres"].get(args.centre, {}).get("ids")
+    config = _config(args.config)
+    if args.centre not in config["centres"]:
+        raise SystemExit(f"centre {args.centre!r} is not in {args.config}: its centres are "
+                         f"{', '.join(config['centres'])}")
+    try:
+        key = pseudonym.key_from_config(config)
+    except pseudonym.MissingKeyError as exc:
+        raise SystemExit(str(exc)) from None
+    rules = config["centres"][args.centre].get("ids")
     for identifier in args.ids:
-        print(f"{identifier}\t{pseudonym.patient(key, args.centre, ids.normalise(identifier, rules))}")
+        try:
+            print(f"{identifier}\t{pseudonym.patient(key, args.centre, ids.normalise(identifier, rules))}")
+        except ids.IdError as exc:
+            raise SystemExit(f"patient id {identifier!r} {exc} (centres.{args.centre}.ids)") from None
 
 
 def _tables(args) -> None:
@@ -33,7 +54,7 @@ def _tables(args) -> None:
     from spinestudy.tables.merge import build_tables
     from spinestudy.tables.readers import TableError
 
-    config = configuration.load(args.config)
+    config = _config(args.config)
     if args.centres:
         with open(args.centres) as fh:
             config = configuration.validate(config | {"centres": yaml.safe_load(fh)["centres"]})
@@ -41,7 +62,8 @@ def _tables(args) -> None:
     try:
         build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
                      on_invalid=settings["on_invalid"], mcid_threshold=settings["mcid_threshold"],
-                     study_window=settings["study_window"], min_patients=settings["min_patients"])
+                     study_window=settings["study_window"], min_patients=settings["min_patients"],
+                     resolution=settings.get("reader_resolution", "first"), lookup=args.lookup)
     except (TableError, CoverageError) as exc:
         raise SystemExit(str(exc)) from None
     print(f"tables written to {args.out}")
@@ -58,7 +80,7 @@ def _changes(args) -> None:
     from spinestudy.provenance import changes, store
 
     root, current = _current(args.results)
-    alpha = 1 - configuration.load(args.config)["stats"]["associations"]["confidence"]
+    alpha = 1 - _config(args.config)["stats"]["associations"]["confidence"]
     try:
         result = changes.write_changes(root, current, args.since, alpha, root / "changes.csv")
     except store.VersionNotFound as exc:
@@ -94,12 +116,15 @@ def main(argv: list[str] | None = None) -> None:
     pseudo = sub.add_parser("pseudonym", help="print the pseudonym of patient ids, to find a patient's files")
     pseudo.add_argument("centre")
     pseudo.add_argument("ids", nargs="+")
-    pseudo.add_argument("--config", default="config/config.yaml")
+    pseudo.add_argument("--config", default="config/config.yaml", help="the project's config (default: %(default)s, "
+                        "relative to the working directory)")
     pseudo.set_defaults(func=_pseudonym)
     tables = sub.add_parser("tables", help="run the tables stage alone, e.g. on the SPIDER gradings")
     tables.add_argument("--config", default="config/config.yaml")
     tables.add_argument("--centres", help="YAML file whose `centres` replace the config's (e.g. config/spider.yaml)")
     tables.add_argument("--out", required=True)
+    tables.add_argument("--lookup", default="logs/tables/files.csv",
+                        help="where the keyed label -> path of each table file goes (local, not for sharing)")
     tables.set_defaults(func=_tables)
     since = sub.add_parser("changes", help="what changed since a data version or release: results/provenance/changes.csv")
     since.add_argument("--since", required=True, help="a version id (history.csv) or a release name (releases.csv)")

@@ -32,6 +32,8 @@ def test_images_pattern_or_mapping_is_valid_instead_of_dicom(config):
         (lambda c: c["centres"]["A"].update(images="/data/{id}/T2.nii.gz"), "centres/A: {'dicom': "),
         (lambda c: c["centres"]["B"].pop("dicom") and c["centres"]["B"].update(images={"T2": "/data/T2.nrrd"}),
          "centres/B/images: {'T2': '/data/T2.nrrd'} is not valid under any of the given schemas"),
+        (lambda c: c["centres"]["A"]["clinical"].update(missing="999"),
+         "centres/A/clinical/missing: '999' is not of type 'array'"),
     ],
 )
 def test_broken_config_names_the_key(config, change, named):

@@ -5,9 +5,10 @@ import hmac
 import re
 
 import pytest
+from conftest import REPO
 from pydicom.uid import UID
 
-from spinestudy import pseudonym
+from spinestudy import cli, pseudonym
 
 
 def test_patient_pseudonym_is_the_keyed_hmac():
@@ -52,3 +53,18 @@ def test_own_cohort_refuses_the_demo_key(monkeypatch, config, tmp_path):
     inside = dict(own, pseudonym=dict(own["pseudonym"], key_file=str(pseudonym.REPO / "config" / "config.yaml")))
     with pytest.raises(pseudonym.MissingKeyError, match="inside the repository"):
         pseudonym.key_from_config(inside)
+
+
+def test_cli_outside_the_project_asks_for_the_config(monkeypatch, tmp_path, capsys, config):
+    """Run from another directory, the default config/config.yaml is not there: a clear exit, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(config["pseudonym"]["key_env"], raising=False)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["pseudonym", "A", "A0001"])
+    assert str(info.value) == ("no configuration file config/config.yaml here: run spinestudy in the project "
+                               "directory, or give the project's config with --config PATH")
+    cli.main(["pseudonym", "A", "A0001", "--config", str(REPO / "config" / "config.yaml")])
+    key = config["pseudonym"]["key"].encode()
+    assert capsys.readouterr().out == f"A0001\t{pseudonym.patient(key, 'A', 'A0001')}\n"
+    with pytest.raises(SystemExit, match="centre 'Z' is not in .*: its centres are A, B, C"):
+        cli.main(["pseudonym", "Z", "A0001", "--config", str(REPO / "config" / "config.yaml")])

@@ -16,4 +16,5 @@ build_tables(
     study_window=snakemake.params.study_window,
     min_patients=snakemake.params.min_patients,
     resolution=snakemake.params.resolution,
+    lookup=snakemake.output.lookup,
 )

@@ -245,8 +245,8 @@ def _consistent(series: Series, keyword: str, tol: float) -> str | None:
     if bad.size:
         s = series.slices[bad[0]]
         return (
-            f"{keyword} differs within the series: {list(values[0])} in {series.slices[0].name} "
-            f"but {list(values[bad[0]])} in {s.name}"
+            f"{keyword} differs within the series: {values[0].tolist()} in {series.slices[0].name} "
+            f"but {values[bad[0]].tolist()} in {s.name}"
         )
     return None
 

@@ -1,16 +1,16 @@
 """Feature robustness to the segmentation, statistics side: ICC(3,1) per feature over the (original, eroded,
-dilated) re-extractions of spinestudy.radiomics.robustness across ROIs (pingouin.intraclass_corr);
-features with ICC >= icc_threshold are kept.
+dilated) re-extractions of spinestudy.radiomics.robustness across ROIs (pingouin.intraclass_corr, its interval
+at full precision); features with ICC >= icc_threshold are kept.
 """
 
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
 
 from spinestudy.radiomics.extract import KEYS
 from spinestudy.radiomics.feature_names import feature_columns
+from spinestudy.stats.agreement import intraclass_corr
 
 DEFAULTS = {"icc_threshold": 0.75, "min_rois": 3}
 ICC31 = "ICC(C,1)"  # pingouin's name for Shrout & Fleiss ICC(3,1): two-way mixed, consistency, single rater
@@ -43,7 +43,7 @@ def icc(rows: pd.DataFrame, feature: str, cfg: dict) -> dict:
         return row | {"note": f"{n} ROIs with every perturbation (< {cfg['min_rois']})"}
     if data[feature].nunique() < 2:
         return row | {"note": "constant: no ICC"}
-    result = pg.intraclass_corr(data, targets="roi", raters="perturbation", ratings=feature).set_index("Type")
+    result = intraclass_corr(data, targets="roi", raters="perturbation", ratings=feature)
     value, (low, high) = float(result.loc[ICC31, "ICC"]), result.loc[ICC31, "CI95"]
     return row | {"icc": value, "ci_low": float(low), "ci_high": float(high),
                   "robust": value >= cfg["icc_threshold"], "note": ""}

@@ -14,9 +14,10 @@ where a grade was never given (AC1's chance agreement and the kappa weights depe
 
 95% confidence intervals: analytic where each patient gives one unit (a disc scale at one level, a score):
 statsmodels' asymptotic kappa interval, Gwet's (2008) variance for AC1/AC2 (t interval), Wilson for percent
-agreement, pingouin's F-based ICC interval (given to 2 decimals). Where a patient gives several units
-(pooled levels, the two endplates of a level) those units are not independent and the interval is a
-percentile bootstrap over patients, a patient's units staying together (column ci_method says which).
+agreement, pingouin's F-based ICC interval (at full precision, not pingouin's 2-decimal display). Where a
+patient gives several units (pooled levels, the two endplates of a level) those units are not independent
+and the interval is a percentile bootstrap over patients, a patient's units staying together (column
+ci_method says which).
 """
 
 from pathlib import Path
@@ -243,13 +244,24 @@ def continuous(scores: pd.DataFrame, score: str, cfg: dict) -> list[dict]:
     if n < cfg["min_units"] or scores[score].nunique() < 2:
         reason = f"{n} patients scored in both reads (< {cfg['min_units']})" if n < cfg["min_units"] else "constant"
         return [base | {"statistic": name, "note": reason} for name in ICC_TYPES]
-    result = pg.intraclass_corr(scores, targets="patient", raters="read", ratings=score).set_index("Type")
+    result = intraclass_corr(scores, targets="patient", raters="read", ratings=score)
     rows = []
     for name, kind in ICC_TYPES.items():
         value, (low, high) = float(result.loc[kind, "ICC"]), result.loc[kind, "CI95"]
         rows.append(base | {"statistic": name, "estimate": value, "ci_low": float(low), "ci_high": float(high),
                             "ci_method": "analytic (F distribution)", "note": "", **interpretation(name, value)})
     return rows
+
+
+def intraclass_corr(data: pd.DataFrame, targets: str, raters: str, ratings: str) -> pd.DataFrame:
+    """pingouin.intraclass_corr indexed by Type, its CI95 limits at full precision: pingouin rounds that column
+    to 2 decimals for display (option round.column.CI95), which is lifted for the call."""
+    saved = pg.options.get("round.column.CI95")
+    pg.options["round.column.CI95"] = None
+    try:
+        return pg.intraclass_corr(data, targets=targets, raters=raters, ratings=ratings).set_index("Type")
+    finally:
+        pg.options["round.column.CI95"] = saved
 
 
 def interpretation(statistic: str, value: float) -> dict:

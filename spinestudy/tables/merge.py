@@ -20,6 +20,7 @@ import pandas as pd
 from spinestudy import exclusions
 from spinestudy.anatomy import SYNDROMES
 from spinestudy.exclusions import Exclusion
+from spinestudy.ingest.sources import LOOKUP_COLUMNS
 from spinestudy.tables import coverage, derived
 from spinestudy.tables import readers as table_io
 from spinestudy.tables.readers import STAGE, Problem, Read, TableError
@@ -53,10 +54,11 @@ def build_tables(
     centres: dict, key: bytes, out_dir: str | Path, series_index: str | Path | None = None,
     radiomics: str | Path | None = None, on_invalid: str = "stop",
     mcid_threshold: float = derived.MCID_THRESHOLD, study_window: tuple[str, str] | None = None,
-    min_patients: int = 1, resolution: str = "first",
+    min_patients: int = 1, resolution: str = "first", lookup: str | Path | None = None,
 ) -> None:
     """Read, validate and merge the centres' tables (config `centres`) and write into out_dir:
-    analysis.parquet, gradings_long.parquet, reads_long.parquet, exclusions.csv, flow.csv, missingness.csv.
+    analysis.parquet, gradings_long.parquet, reads_long.parquet, exclusions.csv, flow.csv, missingness.csv;
+    and to `lookup` (a local log, outside results/) the keyed label -> path of every table file read.
     `radiomics`: optional parquet, one row per centre/patient, numeric summaries. study_window: first and last
     plausible date; min_patients: fewest analysed patients per centre with clinical and grading tables;
     resolution: the rule for the readers' disagreements (config `tables`)."""
@@ -93,6 +95,11 @@ def build_tables(
     exclusions.write(log + unmatched, out / "exclusions.csv")
     flow(reads, tables, volumes, analysis, centres).to_csv(out / "flow.csv", index=False)
     missingness(analysis).to_csv(out / "missingness.csv", index=False)
+    if lookup is not None:
+        Path(lookup).parent.mkdir(parents=True, exist_ok=True)
+        sources = {r.source for t in reads.values() for r in t.values()}
+        files = sorted({(s.centre, "", s.label, s.file) for s in sources})
+        pd.DataFrame(files, columns=LOOKUP_COLUMNS).to_csv(lookup, index=False)
 
 
 def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -> dict[str, dict[str, Read]]:
@@ -134,9 +141,10 @@ def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -
 def cross_centre_ids(reads: dict[str, dict[str, Read]]) -> list[Problem]:
     """The same raw patient id in two centres: a problem in each centre's first row with that id.
 
-    Compared on raw ids (pseudonyms differ by centre); messages name pseudonyms, never the raw id."""
+    Compared on raw ids (pseudonyms differ by centre); messages name pseudonyms and keyed file labels, never the
+    raw id or a path, except on the terminal (Problem.written, Problem.said)."""
     first = pd.concat(
-        [r.frame[["centre", "patient", "patient_id", "row"]].assign(source=r.source)
+        [r.frame[["centre", "patient", "patient_id", "id_written", "row"]].assign(source=r.source)
          for tables in reads.values() for r in tables.values()] or [pd.DataFrame(columns=["patient_id"])],
         ignore_index=True,
     ).dropna(subset=["patient_id"]).drop_duplicates(["centre", "patient_id"])
@@ -144,10 +152,13 @@ def cross_centre_ids(reads: dict[str, dict[str, Read]]) -> list[Problem]:
     problems = []
     for row in shared.itertuples(index=False):
         others = shared[(shared["patient_id"] == row.patient_id) & (shared["centre"] != row.centre)]
-        where = "; ".join(f"centre {o.centre} ({o.patient}, {o.source.file} row {o.row})" for o in others.itertuples())
+        where = "; ".join(f"centre {o.centre} ({o.patient}, {o.source.label} row {o.row})" for o in others.itertuples())
+        said = "; ".join(f"centre {o.centre} (id {o.id_written!r}, {o.source.file} row {o.row})"
+                         for o in others.itertuples())
         problems.append(row.source.problem(row.row, row.source.local["patient_id"], row.patient,
                                            f"the same patient id is used by {where}: possible duplicate patient",
-                                           row.patient))
+                                           row.patient, written=row.id_written,
+                                           said=f"the same patient id is used by {said}: possible duplicate patient"))
     return problems
 
 
@@ -159,7 +170,7 @@ def usable_volumes(path: str | Path | None) -> tuple[pd.DataFrame, list[Problem]
     index = pd.read_parquet(path)
     problems = [
         Problem(str(index.at[i, "centre"]), Path(path).name, i + 1, ", ".join(cols), ", ".join(map(str, vals)),
-                check, str(index.at[i, "patient"]))
+                check, str(index.at[i, "patient"]), Path(path).name)
         for i, cols, vals, check in failures(SeriesIndex, index)[["index", "columns", "values", "check"]].itertuples(
             index=False)
     ]

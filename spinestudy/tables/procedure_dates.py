@@ -16,7 +16,7 @@ def procedure_dates(centre: str, spec: dict | None, key: bytes, id_rules: dict |
     if not spec or not spec["columns"].get("procedure_date"):
         return {}
     try:
-        frame = Source(centre, spec, "clinical", id_rules).canonical(key).frame
+        frame = Source(centre, spec, "clinical", key, id_rules).canonical().frame
     except (ValueError, OSError):  # TableError is a ValueError; the tables stage reports the file's problems
         return {}
     dates = frame.dropna(subset=["patient", "procedure_date"]).groupby("patient")["procedure_date"].unique()

@@ -8,6 +8,9 @@ Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`; 
   header_row   1-based row of the column names (default 1), CSV and XLSX
   date_format  strptime format of text dates (native dates and, in XLSX, Excel serial numbers in the
                workbook's 1900 or 1904 date system are read as they are)
+  missing      the codes that mean "not recorded" (default [""]: blank cells only; e.g. ["", "999", "-99"]),
+               matched like codes (999 is 999.0, surrounding spaces ignored) in every column but the id; no
+               other text is missing (no "NA", "n/a", "null" by default): in a number column it is an error
   columns      {canonical column: the file's column, or null when not collected}; every canonical
                column of the table must be listed, and required ones cannot be null
   endplates    gradings only: {upper: {modic, tep, endplate_defect: column or null}, lower: {...}}
@@ -15,7 +18,12 @@ Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`; 
   exclude      {canonical variable: {file's code: reason}}; such rows go to the exclusion log
 
 Rows are named as the centre sees them: CSV line, Excel row, or Parquet record number (from 1), and
-columns by the file's own names. Patient ids are brought to the centre's form (`centres.<id>.ids`, see
+columns by the file's own names; two columns of one name the mapping uses are an error naming their
+positions. A summary row (patient id "Total", "Sum", "Mean", ..., or a blank id beside the column sums of
+the other rows) is an exclusion line, not a patient. In results/ a file is named by its keyed label
+(spinestudy.ingest.sources.label; the label -> path lookup goes to a local log), on the terminal by its path,
+and a patient by its pseudonym, on the terminal (value of a duplicate-id problem) by the id as written.
+Patient ids are brought to the centre's form (`centres.<id>.ids`, see
 spinestudy.ids) and pseudonymised on reading; that id is kept only in the `patient_id` column for the
 cross-centre duplicate check and the id-matching message, and never written out. Every date must lie in
 the study window (config `tables.study_window`). Files are only read.
@@ -33,11 +41,13 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pyarrow
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 
 from spinestudy import ids, pseudonym
 from spinestudy.demo import tables as demo_tables
 from spinestudy.exclusions import Exclusion
+from spinestudy.ingest import sources
 from spinestudy.tables.schemas import Clinical, EndplateGradings, LevelGradings, Patient, dtypes, failures
 
 STAGE = "tables"
@@ -57,6 +67,10 @@ REQUIRED = {"patient_id"} | {
 EXPECTED = {"Int64": "an integer", "float64": "a number", "boolean": "true/false (map it in codes)"}
 HEADER_SEARCH = 20  # rows searched for the column names when they are not in header_row
 SORT = ["centre", "patient", "level", "endplate"]
+LOCAL = ["patient_id", "id_written", "row"]  # columns of a read that never leave it: ids, the file's row
+MISSING = [""]  # default missing-value codes: blank cells only
+SUMMARY = re.compile(r"(?:total|totals|sum|summe|gesamt|mean|average|avg|mittelwert|median|sd|std|count|anzahl|n)"
+                     r"(?:[\s:=(].*)?", re.IGNORECASE)  # patient ids of summary rows: "Total", "Mean (SD)", "n=40"
 
 
 @dataclass(frozen=True)
@@ -70,14 +84,17 @@ class Problem:
     value: str
     message: str
     patient: str = ""  # pseudonym when known
+    label: str = ""  # the file's keyed label, naming it in the exclusion log
+    written: str = ""  # terminal only: the value with patient ids as written, where `value` has pseudonyms
+    said: str = ""  # terminal only: the message with paths and ids as written, where `message` has labels
 
     def __str__(self) -> str:
         where = f"centre {self.centre}, file {self.file}" + (f", row {self.row}" if self.row is not None else "")
-        what = f", column {self.column!r}, value {self.value!r}" if self.column else ""
-        return f"{where}{what}: {self.message}"
+        what = f", column {self.column!r}, value {self.written or self.value!r}" if self.column else ""
+        return f"{where}{what}: {self.said or self.message}"
 
     def exclusion(self) -> Exclusion:
-        item = self.file + (f" row {self.row}" if self.row is not None else "")
+        item = self.label + (f" row {self.row}" if self.row is not None else "")
         what = f"{self.column} = {self.value!r}: " if self.column else ""
         return Exclusion(self.centre, self.patient, item, STAGE, what + self.message)
 
@@ -95,7 +112,7 @@ class TableError(ValueError):
 class Read:
     """One canonical table read from a centre's file, before quarantine."""
 
-    frame: pd.DataFrame  # canonical columns + patient_id (raw id) + row (the file's row number)
+    frame: pd.DataFrame  # canonical columns + LOCAL: patient_id (raw id, normalised), id_written, row
     problems: list[Problem]
     excluded: list[Exclusion]
     source: "Source"
@@ -105,19 +122,21 @@ class Read:
         bad = drop | {(p.centre, p.patient) for p in self.problems}
         keys = list(zip(self.frame["centre"], self.frame["patient"]))
         keep = [k not in bad and isinstance(k[1], str) for k in keys]
-        frame = self.frame[keep].drop(columns=["patient_id", "row"])
+        frame = self.frame[keep].drop(columns=LOCAL)
         return model.validate(frame).sort_values([c for c in SORT if c in frame]).reset_index(drop=True)
 
 
 class Source:
     """A centre's file with its mapping: reads it and names problems by file, row and local column."""
 
-    def __init__(self, centre: str, spec: dict, table: str, id_rules: dict | None = None,
+    def __init__(self, centre: str, spec: dict, table: str, key: bytes, id_rules: dict | None = None,
                  window: tuple[str, str] | None = None):
-        self.centre, self.spec, self.table, self.id_rules = centre, spec, table, id_rules
+        self.centre, self.spec, self.table, self.key, self.id_rules = centre, spec, table, key, id_rules
         self.window = tuple(map(pd.Timestamp, window)) if window else None
         self.epoch = None  # XLSX: the workbook's date system (openpyxl), for dates stored as serial numbers
         self.file = str(spec["path"])
+        self.label = sources.label(key, f"{centre}:tables", self.file)
+        self.missing = set(map(_code, spec.get("missing", MISSING)))
         self.local = {"patient_id": spec["columns"].get("patient_id")} | {
             c: spec["columns"].get(c) for c in (CLINICAL if table == "clinical" else LEVEL)
         }
@@ -125,20 +144,27 @@ class Source:
             self.local |= {f"{c}_{endplate}": columns.get(c) for c in ENDPLATE}
         self.names = {local for local in self.local.values() if local}  # the file's columns the mapping names
 
-    def problem(self, row, column: str, value, message: str, patient="") -> Problem:
-        return Problem(self.centre, self.file, row, column, "" if value is None else str(value), message, patient)
+    def problem(self, row, column: str, value, message: str, patient="", written="", said="") -> Problem:
+        row = None if row is None else int(row)
+        return Problem(self.centre, self.file, row, column, "" if value is None else str(value), message, patient,
+                       self.label, written, said)
 
     def fail(self, message: str) -> TableError:
         return TableError([self.problem(None, "", None, message)])
 
-    def canonical(self, key: bytes) -> Read:
+    def canonical(self) -> Read:
         """The file as one wide canonical frame (endplate grades as <variable>_<endplate> columns)."""
         raw = self.read()
         self.check_columns(raw)
         frame = pd.DataFrame({c: raw[local] if local else pd.NA for c, local in self.local.items()}, index=raw.index)
+        for column in [c for c, local in self.local.items() if local and c != "patient_id"]:
+            frame[column] = frame[column].mask(frame[column].map(_code, na_action="ignore").isin(self.missing))
         frame.insert(0, "centre", self.centre)
-        problems = self.pseudonymise(frame, key)
-        rows, excluded = self.exclude(frame)
+        summaries, excluded = self.summaries(frame)
+        frame = frame.drop(index=summaries)
+        problems = self.pseudonymise(frame)
+        rows, coded = self.exclude(frame)
+        excluded += coded
         frame = frame.drop(index=rows)
         problems += self.recode(frame)
         problems += self.convert(frame)
@@ -149,7 +175,6 @@ class Source:
         path, spec = Path(self.file), self.spec
         kind = spec.get("format", path.suffix.lstrip(".").lower())
         header = spec.get("header_row", 1) - 1
-        id_dtype = {spec["columns"]["patient_id"]: str} if spec["columns"].get("patient_id") else None
         if kind not in READERS:
             raise self.fail(f"unknown format {kind!r}: expected one of {', '.join(READERS)}")
         if not path.is_file():
@@ -159,10 +184,13 @@ class Source:
         encoding = spec.get("encoding", "utf-8")
         try:
             if kind == "csv":
+                names = dict(self.csv_rows(path, encoding, header + 1)).get(header + 1, [])
                 raw = pd.read_csv(path, sep=spec.get("sep", ","), decimal=spec.get("decimal", "."),
-                                  encoding=encoding, header=header, dtype=id_dtype)
+                                  encoding=encoding, header=header, **self.text_options(names))
             elif kind == "xlsx":
-                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, dtype=id_dtype)
+                top = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=None, nrows=header + 1, dtype=object)
+                names = top.iloc[header].tolist() if len(top) > header else []
+                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, **self.text_options(names))
                 workbook = openpyxl.load_workbook(path, read_only=True)
                 self.epoch = workbook.epoch
                 workbook.close()
@@ -179,10 +207,38 @@ class Source:
             raise self.fail(f"cannot be read as {kind}: {exc}") from None
         if raw.empty:
             raise self.fail("file has a header but no data rows")
+        if kind != "parquet":
+            self.check_duplicates(names, kind)
         first = 1 if kind == "parquet" else header + 2
         raw.index = pd.RangeIndex(first, first + len(raw))
         raw.columns = [str(c).strip() for c in raw.columns]
         return raw
+
+    def text_options(self, names: list) -> dict:
+        """pandas options for a CSV or XLSX file whose header row holds `names` (as written, spaces and all):
+        the id column as text; as missing only the declared codes (pandas' default NA strings "NA", "n/a",
+        "null", ... are text), in the id column blank cells only (a blank id is a problem of its own)."""
+        id_local = self.local["patient_id"]
+        ids = {id_local} | {n for n in names if _name(n) == id_local} if id_local else set()
+        values = (self.names - {id_local}) | {n for n in names if _name(n) in self.names - {id_local}}
+        return {"dtype": dict.fromkeys(ids, str), "keep_default_na": False,
+                "na_values": {n: list(self.missing) for n in values} | {n: [""] for n in ids}}
+
+    def check_duplicates(self, names: list, kind: str) -> None:
+        """A name the mapping uses given to two or more columns of the header row (`names`, as in the file: pandas
+        reads the second one as name.1): which column is meant is unknown, so it is an error naming them."""
+        positions = {}
+        for position, name in enumerate(names, start=1):
+            if _name(name) in self.names:
+                positions.setdefault(_name(name), []).append(position)
+        problems = [
+            self.problem(None, name, "", f"{len(found)} columns have this name: columns "
+                         + ", ".join(f"{p} ({get_column_letter(p)})" if kind == "xlsx" else str(p) for p in found)
+                         + " of the header row; rename or remove all but the one to read")
+            for name, found in positions.items() if len(found) > 1
+        ]
+        if problems:
+            raise TableError(problems)
 
     def encoding_error(self, path: Path, encoding: str) -> str:
         """Where the file stops being valid text in its encoding (the parser only knows its buffer)."""
@@ -234,17 +290,39 @@ class Source:
         return (f"the column names are in row {row}, not in row {self.spec.get('header_row', 1)}: "
                 f"set header_row: {row} in the mapping")
 
-    def csv_rows(self, path: Path, encoding: str):
-        """The first rows of a CSV file the parser rejected, numbered as header_row counts them (blank lines
-        skipped, as pandas does), split by the standard library's CSV reader."""
+    def csv_rows(self, path: Path, encoding: str, n: int = HEADER_SEARCH):
+        """The first n rows of a CSV file as the file holds them, numbered as header_row counts them (blank
+        lines skipped, as pandas does), split by the standard library's CSV reader."""
         with open(path, newline="", encoding=encoding, errors="replace") as fh:
             rows = (r for r in csv.reader(fh, delimiter=self.spec.get("sep", ",")) if any(c.strip() for c in r))
-            return list(enumerate(itertools.islice(rows, HEADER_SEARCH), start=1))
+            return list(enumerate(itertools.islice(rows, n), start=1))
 
-    def pseudonymise(self, frame: pd.DataFrame, key: bytes) -> list[Problem]:
-        """Replace ids by pseudonyms of their normalised form (kept in patient_id for the cross-centre check).
-        A problem names the row, never the id: in quarantine mode it becomes an exclusion line."""
+    def summaries(self, frame: pd.DataFrame) -> tuple[list[int], list[Exclusion]]:
+        """Rows that total the others, not patients, and their exclusion lines: a patient id such as "Total",
+        "Sum" or "Mean (SD)" (SUMMARY), or a blank id beside at least two numbers, all of them the sums of
+        their columns over the other rows (summary rows aside)."""
+        ids = frame["patient_id"].map(_code, na_action="ignore").fillna("")
+        words = list(ids.index[ids.map(lambda i: bool(SUMMARY.fullmatch(i)))])
+        numbers = frame.drop(columns=["centre", "patient_id"]).apply(pd.to_numeric, errors="coerce")
+        sums = []
+        for row in ids.index[ids == ""]:
+            present = numbers.loc[row].dropna()
+            cells = frame.loc[row].drop(["centre", "patient_id"]).notna().sum()
+            others = numbers.drop(index=words + [row])[present.index]
+            if 2 <= len(present) == cells and np.allclose(present, others.sum()):
+                sums.append(row)
+        reasons = {row: f"patient id {ids[row]!r}" for row in words} | {
+            row: "blank patient id, its numbers the column sums of the other rows" for row in sums}
+        return sorted(reasons), [Exclusion(self.centre, "", f"{self.label} row {row}", STAGE,
+                                           f"{reasons[row]}: a summary row, not a patient: not read")
+                                 for row in sorted(reasons)]
+
+    def pseudonymise(self, frame: pd.DataFrame) -> list[Problem]:
+        """Replace ids by pseudonyms of their normalised form (kept in patient_id for the cross-centre check, and
+        as written in id_written for the terminal). A problem names the row, never the id: in quarantine mode it
+        becomes an exclusion line."""
         local, problems = self.local["patient_id"], []
+        frame["id_written"] = frame["patient_id"].map(_code, na_action="ignore")
 
         def normalise(row: int, value) -> str | None:
             try:
@@ -256,7 +334,7 @@ class Source:
         for row in frame.index[frame["patient_id"].isna()]:
             problems.append(self.problem(row, local, "", "patient id missing"))
         frame["patient_id"] = [None if pd.isna(v) else normalise(row, v) for row, v in frame["patient_id"].items()]
-        frame.insert(1, "patient", frame["patient_id"].map(lambda i: pseudonym.patient(key, self.centre, i),
+        frame.insert(1, "patient", frame["patient_id"].map(lambda i: pseudonym.patient(self.key, self.centre, i),
                                                            na_action="ignore"))
         return problems
 
@@ -268,7 +346,7 @@ class Source:
             for column in self.columns_of(variable):
                 for row, value in frame[column].map(_code, na_action="ignore").items():
                     if value in reasons:
-                        item = f"{self.file} row {row}"
+                        item = f"{self.label} row {row}"
                         reason = f"{self.local[column]} = {value!r}: {reasons[value]}"
                         rows.append(row)
                         excluded.append(Exclusion(self.centre, frame.at[row, "patient"], item, STAGE, reason))
@@ -348,7 +426,7 @@ class Source:
         """A pandera failure at a validated frame's row as a problem in the file's terms."""
         row = frame.at[index, "row"] if index in frame.index else None
         endplate = frame.at[index, "endplate"] if row is not None and "endplate" in frame else None
-        names, shown = [], []
+        names, shown, written = [], [], []
         for column, value in zip(columns, values):
             if column in ("centre", "endplate"):  # not file columns (endplate: which column a grade is in)
                 continue
@@ -357,9 +435,11 @@ class Source:
                 name = f"{name}_{endplate}"
             names.append(self.local.get(name) or column)
             shown.append(value)
+            written.append(frame.at[index, "id_written"] if column == "patient" and row is not None else shown[-1])
         message = "duplicate row (the same patient id, level or endplate again)" if "uniqueness" in check else check
         patient = frame.at[index, "patient"] if row is not None else ""
-        return self.problem(row, ", ".join(map(str, names)), ", ".join(map(str, shown)), message, patient)
+        return self.problem(row, ", ".join(map(str, names)), ", ".join(map(str, shown)), message, patient,
+                            written=", ".join(map(str, written)) if written != shown else "")
 
     def validate(self, read: Read, model, earlier: list[Problem] = ()) -> Read:
         """Add the schema's failures to a read table's problems, each problem once: not again at a cell
@@ -372,7 +452,7 @@ class Source:
         named = {check.name: {self.local.get(c) for c in re.findall(r"[a-z0-9_]+", check.name)} - {None}
                  for check in model.to_schema().checks}
         found = {}
-        cases = failures(model, frame.drop(columns=["patient_id", "row"]))
+        cases = failures(model, frame.drop(columns=LOCAL))
         for case in cases[["index", "columns", "values", "check"]].itertuples(index=False):
             problem = self.locate(frame, *case)
             consequence = pd.isna(problem.patient) or any(  # no id: a problem of its own, and null keys repeat
@@ -386,6 +466,11 @@ def _variable(column: str) -> str:
     """Canonical variable of a wide column: modic_upper -> modic, else itself."""
     stem, _, endplate = column.rpartition("_")
     return stem if endplate in ENDPLATES else column
+
+
+def _name(value) -> str | None:
+    """A header cell as a column name (stripped, as read() names columns); None for a blank cell."""
+    return None if pd.isna(value) else str(value).strip()
 
 
 def _code(value) -> str:
@@ -414,25 +499,25 @@ def read_clinical(centre: str, spec: dict, key: bytes, id_rules: dict | None = N
                   window: tuple[str, str] | None = None) -> Read:
     """A centre's clinical file as the Clinical table (problems listed, not raised, for bad rows).
     id_rules: config `centres.<id>.ids`; window: first and last plausible date (`tables.study_window`)."""
-    source = Source(centre, spec, "clinical", id_rules, window)
-    return source.validate(source.canonical(key), Clinical)
+    source = Source(centre, spec, "clinical", key, id_rules, window)
+    return source.validate(source.canonical(), Clinical)
 
 
 def read_gradings(centre: str, spec: dict, key: bytes, id_rules: dict | None = None) -> tuple[Read, Read]:
     """A centre's grading file as the LevelGradings and EndplateGradings tables."""
-    source = Source(centre, spec, "gradings", id_rules)
-    wide = source.canonical(key)
+    source = Source(centre, spec, "gradings", key, id_rules)
+    wide = source.canonical()
     base = ["centre", "patient", "level"]
-    levels = wide.frame[["centre", "patient"] + LEVEL + ["patient_id", "row"]]
+    levels = wide.frame[["centre", "patient"] + LEVEL + LOCAL]
     endplates = pd.concat(
         [
-            wide.frame[base + ["patient_id", "row"]].assign(
+            wide.frame[base + LOCAL].assign(
                 endplate=endplate, **{c: wide.frame[f"{c}_{endplate}"] for c in ENDPLATE}
             )
             for endplate in ENDPLATES
         ],
         ignore_index=True,
-    )[base + ["endplate"] + ENDPLATE + ["patient_id", "row"]]
+    )[base + ["endplate"] + ENDPLATE + LOCAL]
     endplates = endplates.astype({c: DTYPES[c] for c in ENDPLATE})
     level_read = source.validate(Read(levels, wide.problems, wide.excluded, source), LevelGradings)
     return level_read, source.validate(Read(endplates, [], [], source), EndplateGradings, level_read.problems)

@@ -160,6 +160,7 @@ def test_mixed_orientation(tmp_path, cfg):
     reason = reason_of(*run(tmp_path / "p", tmp_path, cfg))
     assert reason.startswith("ImageOrientationPatient differs within the series")
     assert named("IM0004.dcm", 5) in reason
+    assert "[0.0, 0.9, 0.43589, 0.0, 0.43589, -0.9]" in reason and "[0.0, 1.0, 0.0, 0.0, 0.0, -1.0]" in reason
 
 
 def test_missing_pixel_spacing(tmp_path, cfg):

@@ -15,6 +15,9 @@ def test_icc_3_1_reproduces_shrout_and_fleiss():
                          for t, ratings in enumerate(SHROUT_FLEISS) for j, v in zip("abcd", ratings)])
     out = icc.icc_table(rows, {}).set_index("feature")
     assert out.loc["T2_original_firstorder_Mean", "icc"] == pytest.approx(0.71, abs=0.005)
+    # R psych 2.2.9, ICC(SHROUT_FLEISS, lmer = FALSE): ICC3 lower and upper bound, printed with digits = 15
+    assert out.loc["T2_original_firstorder_Mean", ["ci_low", "ci_high"]].tolist() == pytest.approx(
+        [0.3424647650339254, 0.945858259955360], abs=1e-9)
     assert not out.loc["T2_original_firstorder_Mean", "robust"]  # 0.71 < 0.75
     assert out.loc["T2_original_firstorder_Median", "note"] == "constant: no ICC"
     few = icc.icc_table(rows[rows["patient"].isin(["p0", "p1"])], {})

@@ -15,6 +15,9 @@ SAS_TABLE = [[0, 4, 1], [0, 8, 0], [0, 1, 5]]  # SAS/STAT PROC FREQ, AGREE examp
 ABSTRACTORS = [[13, 0, 0], [0, 20, 7], [0, 4, 56]]  # Gwet 2014, cont3x3abstractors (100 pregnancies)
 DIAGNOSIS = [[40, 4, 4, 17], [6, 25, 2, 13], [4, 1, 21, 12], [15, 5, 9, 45]]  # Gwet 2014, cont4x4diagnosis
 SHROUT_FLEISS = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+# R psych 2.2.9, ICC(SHROUT_FLEISS, lmer = FALSE), printed with digits = 15: estimate, lower and upper bound.
+PSYCH_ICC = {"icc2_1": (0.289763779527559, 0.0187865133747120, 0.761084369648953),
+             "icc3_1": (0.714840714840715, 0.3424647650339254, 0.945858259955360)}
 
 
 def units(table, categories, patients=None) -> pd.DataFrame:
@@ -96,6 +99,8 @@ def test_icc_matches_shrout_and_fleiss():
     out = out.set_index("statistic")
     assert out.loc["icc2_1", "estimate"] == pytest.approx(0.29, abs=0.005)
     assert out.loc["icc3_1", "estimate"] == pytest.approx(0.71, abs=0.005)
+    for statistic, expected in PSYCH_ICC.items():  # the F-based limits at full precision, not to 2 decimals
+        assert out.loc[statistic, ["estimate", "ci_low", "ci_high"]].tolist() == pytest.approx(expected, abs=1e-9)
     assert out["interpretation"].tolist() == ["poor", "moderate"]  # Koo & Li: < 0.5 poor, 0.5-0.75 moderate
     assert (out["interpretation_scale"] == "Koo & Li 2016").all()
     assert (out["ci_low"] < out["estimate"]).all() and (out["estimate"] < out["ci_high"]).all()

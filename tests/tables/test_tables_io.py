@@ -1,5 +1,7 @@
 """Reading centre files: demo round trip and the bad-input corpus (exact problems: file, row, column, value)."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -107,7 +109,8 @@ def test_out_of_range(cohort, tmp_path):
     patient = read.frame.loc[read.frame.row == 4, "patient"].item()
     assert problems(read) == [("A", spec["path"], 4, "nprs_back_pre", "11", "less_than_or_equal_to(10)")]
     assert read.problems[0].patient == patient
-    assert read.problems[0].exclusion().item == f"{spec['path']} row 4"
+    assert read.problems[0].exclusion().item == f"{read.source.label} row 4"  # a keyed label, never the path
+    assert re.fullmatch(r"file [0-9a-f]{10}", read.source.label)
 
 
 def test_unknown_code(cohort, tmp_path):
@@ -265,11 +268,12 @@ def test_parquet_rows_are_record_numbers(cohort, tmp_path):
 
 
 def test_problem_text_and_exclusion():
-    problem = Problem("A", "a.csv", 4, "nprs_back_pre", "11", "less_than_or_equal_to(10)", "p0123456789ab")
-    assert str(problem) == ("centre A, file a.csv, row 4, column 'nprs_back_pre', value '11': "
+    problem = Problem("A", "/data/Bianchi Peter/a.csv", 4, "nprs_back_pre", "11", "less_than_or_equal_to(10)",
+                      "p0123456789ab", "file 0123456789")
+    assert str(problem) == ("centre A, file /data/Bianchi Peter/a.csv, row 4, column 'nprs_back_pre', value '11': "
                             "less_than_or_equal_to(10)")
     assert problem.exclusion() == table_io.Exclusion(
-        "A", "p0123456789ab", "a.csv row 4", "tables", "nprs_back_pre = '11': less_than_or_equal_to(10)")
+        "A", "p0123456789ab", "file 0123456789 row 4", "tables", "nprs_back_pre = '11': less_than_or_equal_to(10)")
 
 
 def test_demo_mapping_lists_every_canonical_column(cohort):
@@ -278,3 +282,92 @@ def test_demo_mapping_lists_every_canonical_column(cohort):
     assert spec["endplates"]["upper"] == {"modic": "modic_cranial", "tep": "endplate_defect_cranial",
                                           "endplate_defect": None}
     assert spec["codes"]["level"] == {lv.replace("-", ""): lv for lv in LEVELS}
+
+
+@pytest.mark.parametrize("centre, name, column, positions", [
+    ("A", "a.csv", "nprs_back_pre", "columns 7, 8"), ("B", "b.xlsx", "NPRS back 0", "columns 7 (G), 8 (H)")])
+def test_duplicate_column_names(cohort, tmp_path, centre, name, column, positions):
+    """Two columns of one name, the first empty: pandas reads the second as "<name>.1", so the empty one would
+    be the variable for every patient. An error naming both positions (and Excel's letters) instead."""
+    def twice(frame):
+        at = frame.columns.get_loc(column)
+        return pd.concat([frame.iloc[:, :at], frame[[column]].assign(**{column: ""}), frame.iloc[:, at:]], axis=1)
+    spec = broken(cohort[3][centre]["clinical"], tmp_path / name, twice)
+    assert raised(lambda: table_io.read_clinical(centre, spec, KEY)) == [
+        (centre, spec["path"], None, column, "", f"2 columns have this name: {positions} of the header row; "
+         "rename or remove all but the one to read")]
+
+
+def test_pandas_na_strings_are_not_missing_values(cohort, tmp_path):
+    """"n/a", "NA" and "null" are text, not missing, unless the mapping declares them: in a number or coded
+    column they are invalid values, as any other text."""
+    def edit(frame):
+        frame.loc[1, ["nprs_back_pre", "smoker", "bmi"]] = ["n/a", "NA", "null"]  # line 3
+        return frame
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", edit)
+    assert sorted(problems(table_io.read_clinical("A", spec, KEY))) == [
+        ("A", spec["path"], 3, "bmi", "null", "not a number"),
+        ("A", spec["path"], 3, "nprs_back_pre", "n/a", "not an integer"),
+        ("A", spec["path"], 3, "smoker", "NA", "unknown code for smoking; known codes: 'no', 'yes'"),
+    ]
+
+
+def test_declared_missing_value_codes(cohort, tmp_path):
+    """Codes declared in `missing` are missing, matched as codes (-99 is -99.0); the other values are unchanged."""
+    _, clinical, _, config = cohort
+    def edit(frame):
+        frame.loc[1, ["bmi", "smoker", "odi_pre"]] = ["999", "n/a", "-99.0"]  # line 3
+        return frame
+    spec = broken(config["A"]["clinical"], tmp_path / "a.csv", edit) | {"missing": ["", "999", -99, "n/a"]}
+    read = table_io.read_clinical("A", spec, KEY)
+    assert read.problems == []
+    got = read.valid(Clinical, set()).set_index("patient")
+    want = clinical[clinical.centre == "A"]
+    want = want.assign(patient=[pseudonym.patient(KEY, "A", i) for i in want.study_id]).set_index("patient").loc[got.index]
+    line3 = pseudonym.patient(KEY, "A", clinical[clinical.centre == "A"].study_id.iloc[1])
+    for column in ("bmi", "smoking", "odi_before"):
+        assert pd.isna(got.at[line3, column])
+        assert got[column].drop(line3).tolist() == want[column].drop(line3).tolist()
+
+
+def test_declared_missing_code_in_excel_number_cells(cohort, tmp_path):
+    """999 stored as a number in an XLSX cell: missing when declared, out of range when not."""
+    spec = cohort[3]["B"]["clinical"]
+    frame = pd.read_excel(spec["path"], sheet_name=spec["sheet"])
+    frame.loc[0, "NPRS back 0"] = 999  # Excel row 2
+    frame.to_excel(tmp_path / "b.xlsx", sheet_name=spec["sheet"], index=False)
+    spec = spec | {"path": str(tmp_path / "b.xlsx")}
+    assert problems(table_io.read_clinical("B", spec, KEY)) == [
+        ("B", spec["path"], 2, "NPRS back 0", "999", "less_than_or_equal_to(10)")]
+    read = table_io.read_clinical("B", spec | {"missing": ["", 999]}, KEY)
+    assert read.problems == [] and pd.isna(read.frame.loc[read.frame.row == 2, "nprs_back_before"].item())
+
+
+def test_duplicate_id_message_shows_the_id_as_written(cohort, tmp_path):
+    """The terminal shows the id as the file writes it; the exclusion line keeps the pseudonym."""
+    def duplicate(frame):
+        frame.loc[3, "study_id"] = frame.loc[0, "study_id"]
+        return frame
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", duplicate)
+    read = table_io.read_clinical("A", spec, KEY)
+    raw = cohort[1][cohort[1].centre == "A"].study_id.iloc[0]
+    assert str(read.problems[0]) == (f"centre A, file {spec['path']}, row 2, column 'study_id', value {raw!r}: "
+                                     "duplicate row (the same patient id, level or endplate again)")
+    line = read.problems[0].exclusion()
+    assert line.reason == f"study_id = {pseudonym.patient(KEY, 'A', raw)!r}: duplicate row (the same patient id, " \
+                          "level or endplate again)" and raw not in str(line)
+
+
+def test_header_names_with_spaces_keep_decimal_commas_and_blank_cells(cohort, tmp_path):
+    """A header cell written "BMI " (read as BMI) with a blank cell below it: the blank is missing and the
+    other decimal-comma values are numbers, as in a column named exactly."""
+    _, clinical, _, config = cohort
+    def edit(frame):
+        frame.loc[0, "BMI"] = ""  # line 2
+        return frame.rename(columns={"BMI": "BMI "})
+    spec = broken(config["D"]["clinical"], tmp_path / "d.csv", edit)
+    read = table_io.read_clinical("D", spec, KEY)
+    assert read.problems == []
+    d = clinical[clinical.centre == "D"]
+    got = read.frame.set_index("row")["bmi"]
+    assert pd.isna(got[2]) and got.drop(2).tolist() == pytest.approx(d.bmi.iloc[1:].tolist())

@@ -105,13 +105,23 @@ def test_stop_reports_every_problem(cohort, tmp_path):
 
 
 def test_quarantine(cohort, tmp_path):
+    """Quarantined rows are logged by the file's keyed label: a folder named after a patient reaches no file
+    under the output folder; the local lookup maps the label to the path."""
     _, clinical, _, config = cohort
-    out = build(broken_config(config, tmp_path), tmp_path / "out", on_invalid="quarantine")
+    folder = tmp_path / "Bianchi Peter 05.07.1971"
+    folder.mkdir()
+    lookup = tmp_path / "logs" / "files.csv"
+    out = build(broken_config(config, folder), tmp_path / "out", on_invalid="quarantine", lookup=lookup)
     a = clinical[clinical.centre == "A"].reset_index(drop=True)
     gone = pseudo("A", a.study_id[1])
     log = out["exclusions.csv"]
+    files = pd.read_csv(lookup)  # every table file read, 2 per centre
+    assert len(files) == 8 and {str(folder / "a.csv"), str(folder / "b.xlsx")} <= set(files["path"])
+    label = files.set_index("path").loc[str(folder / "a.csv"), "file"]
+    for path in (tmp_path / "out").iterdir():
+        assert b"Bianchi" not in path.read_bytes() and str(tmp_path).encode() not in path.read_bytes(), path.name
     assert log.to_dict("records")[:2] == [
-        {"centre": "A", "patient": gone, "item": f"{tmp_path / 'a.csv'} row 3", "stage": "tables",
+        {"centre": "A", "patient": gone, "item": f"{label} row 3", "stage": "tables",
          "reason": "nprs_back_pre = '11': less_than_or_equal_to(10)"},
         {"centre": "A", "patient": gone, "item": "patient", "stage": "tables",
          "reason": "valid MRI gradings but no valid clinical row"},
@@ -134,11 +144,15 @@ def test_same_id_in_two_centres(cohort, tmp_path):
     found = [(p.centre, p.file, p.row, p.column, p.value) for p in info.value.problems]
     a_file, d_file = config["A"]["clinical"]["path"], str(tmp_path / "d.csv")
     assert found == [("A", a_file, 2, "study_id", pseudo("A", raw)), ("D", d_file, 3, "Pseudonym", pseudo("D", raw))]
-    assert info.value.problems[0].message == (
-        f"the same patient id is used by centre D ({pseudo('D', raw)}, {d_file} row 3): possible duplicate patient")
-    assert raw not in str(info.value)
+    d_label = info.value.problems[1].label
+    assert info.value.problems[0].message == (  # the exclusion log's reason: pseudonym and keyed label
+        f"the same patient id is used by centre D ({pseudo('D', raw)}, {d_label} row 3): possible duplicate patient")
+    assert (f"centre A, file {a_file}, row 2, column 'study_id', value {raw!r}: the same patient id is used by "
+            f"centre D (id {raw!r}, {d_file} row 3): possible duplicate patient") in str(info.value)  # the terminal
     out = build(bad, tmp_path / "q", on_invalid="quarantine")
     assert not {pseudo("A", raw), pseudo("D", raw)} & set(out["analysis.parquet"].patient)
+    assert raw not in (tmp_path / "q" / "exclusions.csv").read_text() and d_file not in (
+        tmp_path / "q" / "exclusions.csv").read_text()
 
 
 def test_clinical_without_gradings(cohort, tmp_path):
@@ -220,6 +234,9 @@ def test_spider_counts_equal_the_file(shared_data, tmp_path, monkeypatch):
     log = out["exclusions.csv"]
     discs = log[log.item.str.contains(" row ")]
     assert len(discs) == len(raw) - len(lumbar) == 430
+    assert discs.item.str.fullmatch(r"file [0-9a-f]{10} row [0-9]+").all()  # the keyed label, not the path
+    for path in tmp_path.iterdir():
+        assert b"radiological_gradings" not in path.read_bytes() and b"spider" not in path.read_bytes(), path.name
     assert discs.reason.str.startswith("IVD label = ").all()
     assert (discs.reason.str.slice(13, 14).value_counts().sort_index().to_dict()
             == {"0": 2, "6": 217, "7": 144, "8": 55, "9": 12})
@@ -232,3 +249,39 @@ def test_spider_counts_equal_the_file(shared_data, tmp_path, monkeypatch):
     flow = out["flow.csv"].set_index("centre")
     assert flow.loc["SPIDER", ["received", "valid_clinical", "valid_mri", "analysed"]].tolist() == [218, 0, 218, 0]
     assert all(level in LEVELS for level in levels.level.unique())
+
+
+def test_summary_rows_are_not_patients(cohort, tmp_path):
+    """A spreadsheet's "Total" row (id "Total", column sums) and a sums row with a blank id: exclusion lines with
+    their reason, not received records (flow.csv) nor invalid rows stopping the run."""
+    _, clinical, _, config = cohort
+    a = clinical[clinical.centre == "A"]
+    numbers = ["age_years", "bmi", "nprs_back_pre", "nprs_leg_pre", "odi_pre", "dn4_pre"]
+
+    def totals(frame):
+        sums = frame[numbers].apply(pd.to_numeric).sum().map(lambda v: f"{v:g}")
+        total = {c: "" for c in frame} | dict(sums) | {"study_id": "Total"}
+        blank = {c: "" for c in frame} | dict(sums)
+        return pd.concat([frame, pd.DataFrame([total, blank])], ignore_index=True)  # lines len(a) + 2, + 3
+
+    bad = dict(config)
+    bad["A"] = config["A"] | {"clinical": broken(config["A"]["clinical"], tmp_path / "a.csv", totals)}
+    out = build(bad, tmp_path / "out", lookup=tmp_path / "files.csv")
+    label = pd.read_csv(tmp_path / "files.csv").set_index("path").loc[str(tmp_path / "a.csv"), "file"]
+    assert out["exclusions.csv"].astype("string").fillna("").to_dict("records") == [
+        {"centre": "A", "patient": "", "item": f"{label} row {len(a) + 2}", "stage": "tables",
+         "reason": "patient id 'Total': a summary row, not a patient: not read"},
+        {"centre": "A", "patient": "", "item": f"{label} row {len(a) + 3}", "stage": "tables",
+         "reason": "blank patient id, its numbers the column sums of the other rows: a summary row, not a patient: "
+                   "not read"},
+    ]
+    flow = out["flow.csv"].set_index("centre")
+    assert flow.loc["A", ["received", "valid_clinical", "valid_mri", "analysed"]].tolist() == [len(a)] * 4
+    assert flow.loc["all", "received"] == len(clinical)
+
+
+def test_blank_id_without_sums_is_still_a_problem(cohort, tmp_path):
+    """A row with a blank id whose numbers are not the column sums is a patient whose id is lost."""
+    spec = broken(cohort[3]["A"]["clinical"], tmp_path / "a.csv", set_cell(3, "study_id", ""))
+    with pytest.raises(TableError, match=r"row 3, column 'study_id', value '': patient id missing"):
+        merge.build_tables(cohort[3] | {"A": cohort[3]["A"] | {"clinical": spec}}, KEY, tmp_path / "out")

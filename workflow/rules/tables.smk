@@ -1,5 +1,6 @@
 # Tables: every centre's clinical and grading files, validated (pandera), mapped and merged. A table
 # file's content digest is a parameter: a corrected file reruns the stage even with an older mtime (cp -p).
+# Table files are named by keyed labels in results/; the label -> path lookup goes to logs/tables/files.csv.
 
 
 rule tables:
@@ -13,6 +14,7 @@ rule tables:
         exclusions="results/tables/exclusions.csv",
         flow="results/tables/flow.csv",
         missingness="results/tables/missingness.csv",
+        lookup="logs/tables/files.csv",
     log:
         "logs/tables.log",
     conda:
