@@ -63,6 +63,8 @@ def check(y: np.ndarray, lp: np.ndarray) -> None:
 def calibration(y: np.ndarray, lp: np.ndarray, family) -> dict[str, float]:
     """Calibration-in-the-large (intercept, lp as offset) and calibration slope (coefficient of lp)."""
     citl = sm.GLM(y, np.ones((len(y), 1)), family=family, offset=lp).fit().params[0]
+    if np.ptp(lp) == 0:  # no spread, no slope (statsmodels' pseudo-inverse would split the intercept)
+        return {"citl": float(citl), "slope": np.nan}
     slope = sm.GLM(y, sm.add_constant(lp, has_constant="add"), family=family).fit().params[1]
     return {"citl": float(citl), "slope": float(slope)}
 
@@ -73,8 +75,11 @@ def calibration_curve(y: np.ndarray, p: np.ndarray, at: np.ndarray | None = None
     statsmodels' lowess (local linear, tricube weights, no robustness iterations, which would down-weight the
     0/1 outcomes as outliers) with R loess's span 0.75, and R lowess's delta (local fits 1% of the range apart,
     linear interpolation between, so 10^5 patients take milliseconds); Austin & Steyerberg used R's loess
-    (local quadratic).
+    (local quadratic). Smoothed risks are clipped to [0, 1]. Undefined (NaN) when one prediction is shared by
+    more than half the patients: lowess neighbourhoods without spread return 0, not the local mean.
     """
+    if np.unique(p, return_counts=True)[1].max() > len(p) / 2:
+        return np.full(len(p) if at is None else len(at), np.nan)
     smooth = np.clip(lowess(y, p, frac=SPAN, it=0, delta=0.01 * np.ptp(p), return_sorted=False), 0, 1)
     if at is None:
         return smooth
