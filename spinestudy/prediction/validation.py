@@ -61,7 +61,8 @@ def develop(x: np.ndarray, y: np.ndarray, settings: dict, seed: int) -> Model:
     if np.unique(y).size < 2:
         raise ValueError("one outcome class only")
     with warnings.catch_warnings():
-        warnings.simplefilter("error", FAILURES)
+        for category in FAILURES:
+            warnings.simplefilter("error", category)
         if cfg["method"] == "regression":
             params = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=0, maxiter=100).params
             return Model(float(params[0]), np.asarray(params[1:]))
