@@ -96,3 +96,13 @@ def test_count_model_log_observed_over_expected_and_log_scale_slope():
     assert shifted["citl"] == pytest.approx(np.log(y.sum() / np.exp(log_mu - 0.4).sum()), rel=1e-9)
     assert shifted["citl"] == pytest.approx(0.4, abs=0.02)
     assert performance.count(y, 1.0 + (log_mu - 1.0) / 0.7)["slope"] == pytest.approx(0.7, rel=0.05)
+
+
+def test_constant_predictions_have_no_slope_and_no_flexible_curve():
+    # an intercept-only model (a LASSO that selects nothing): C is 0.5, CITL the log odds ratio to the truth
+    y = np.r_[np.ones(30), np.zeros(70)]
+    out = performance.binary(y, np.full(100, special.logit(0.5)))
+    assert out["c_statistic"] == 0.5
+    assert out["citl"] == pytest.approx(special.logit(0.3) - special.logit(0.5))
+    assert np.isnan(out["slope"]) and np.isnan(out["ici"]) and np.isnan(out["emax"])
+    assert out["brier"] == pytest.approx(0.25)
