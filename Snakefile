@@ -18,6 +18,7 @@ include: "workflow/rules/radiomics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/radiomics_stats.smk"
+include: "workflow/rules/prediction.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/report.smk"
 
@@ -38,6 +39,7 @@ rule all:
         expand("results/stats/{name}", name=STATS.values()),
         "results/stats/agreement.csv",
         RADIOMICS_STATS_OUTPUTS,
+        PREDICTION_OUTPUTS,
         expand("results/figures/{figure}.{fmt}", figure=FIGURE_INPUTS, fmt=FIGURE_FORMATS),
         "results/tables.xlsx",
         "results/report/study.html",

@@ -1,4 +1,4 @@
-"""Snakemake entry point of the statistics and radiomics-statistics rules:
+"""Snakemake entry point of the statistics, radiomics-statistics and prediction rules:
 spinestudy.<params.module>.write(inputs and outputs by name, settings=params.settings)."""
 import importlib
 

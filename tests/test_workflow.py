@@ -69,6 +69,16 @@ def test_statistics_tables_exist(workdir):
         assert (workdir / "results/stats" / name).is_file()
 
 
+def test_prediction_tables_exist(workdir):
+    folder = workdir / "results/prediction/rudds_mcid"
+    size = pd.read_csv(folder / "sample_size.csv")
+    assert size["n_available"].iloc[0] + size["incomplete"].iloc[0] == 40
+    performance = pd.read_csv(folder / "performance.csv")  # 40 demo patients: too few with the outcome
+    assert performance["note"].str.startswith("not estimable: ").all()
+    for name in ("coefficients.csv", "decision_curve.csv", "failures.csv"):
+        assert (folder / name).is_file()
+
+
 def test_tables_cover_every_patient(workdir):
     analysis = pd.read_parquet(workdir / "results/tables/analysis.parquet")
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")
