@@ -1,6 +1,6 @@
 """Feature robustness to the segmentation, statistics side: ICC(3,1) per feature over the (original, eroded,
 dilated) re-extractions of spinestudy.radiomics.robustness across ROIs (pingouin.intraclass_corr);
-features with ICC >= icc_threshold are kept.
+features with ICC >= icc_threshold are kept. No re-extracted feature (no images): one row, not applicable.
 """
 
 from pathlib import Path
@@ -10,7 +10,9 @@ import pandas as pd
 import pingouin as pg
 
 from spinestudy.radiomics.extract import KEYS
+from spinestudy import applicable
 from spinestudy.radiomics.feature_names import feature_columns
+from spinestudy.radiomics_stats.shape import not_applicable
 
 DEFAULTS = {"icc_threshold": 0.75, "min_rois": 3}
 ICC31 = "ICC(C,1)"  # pingouin's name for Shrout & Fleiss ICC(3,1): two-way mixed, consistency, single rater
@@ -27,6 +29,8 @@ def write(perturbed: list[Path], settings: dict, out: Path) -> None:
 
 def icc_table(rows: pd.DataFrame, settings: dict) -> pd.DataFrame:
     """ICC(3,1) of every feature over the ROIs present in every perturbation."""
+    if not_applicable(rows):
+        return applicable.frame(COLUMNS, not_applicable(rows))
     cfg = DEFAULTS | settings.get("robustness", {})
     rows = rows.assign(roi=rows["centre"] + "/" + rows["patient"] + "/" + rows["structure"])
     return pd.DataFrame([icc(rows, f, cfg) for f in feature_columns(rows.drop(columns="roi"))], columns=COLUMNS)
