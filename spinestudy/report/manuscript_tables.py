@@ -364,7 +364,8 @@ def mwu_screen(path: Path, config: dict) -> Table:
             rows.append([image_type] + [_share(part[part["sequence"] == s]) for s in sequences] + [_share(part)])
     footnote = (f"Features with Mann-Whitney U P < {alpha} / features tested (%); untested (constant or missing) "
                 "features are not counted.")
-    return Table(*CAPTIONS["mwu_screen"], pd.DataFrame(rows, columns=["Image type", *sequences, "All sequences"]), footnote)
+    frame = pd.DataFrame(rows, columns=["Image type", *sequences, "All sequences"])
+    return Table(*CAPTIONS["mwu_screen"], frame, footnote)
 
 
 def _share(part: pd.DataFrame) -> str:
