@@ -58,3 +58,43 @@ def shape_cohort(counts: tuple[int, int, int] = PAPER_COUNTS, seed: int = 0) -> 
                                     | {f"T2_{k}": v for k, v in features.items() if "_shape_" in k})
             gradings.append(levels.assign(centre=centre, patient=patient))
     return pd.DataFrame(rows), pd.concat(gradings, ignore_index=True)
+
+
+
+RADIOMICS_STATS_FILES = ("lesion_features.parquet", "combat_diagnostic.csv", "shape_by_modic.csv", "dunn.csv",
+                         "mwu_screen.csv", "lasso_features.csv", "classifier.json", "correlations.csv", "icc.csv")
+
+
+def tables_only_inputs(root: Path) -> dict[str, Path]:
+    """The radiomics statistics' inputs in a tables-only study: the feature table radiomics_merge writes when no
+    centre sends images, and the gradings and clinical rows of a 40-patient demo cohort with Modic changes
+    (lesions that images would have shown)."""
+    from spinestudy.demo import tables as demo_tables
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    clinical, gradings, _ = demo_tables.simulate_cohort(40, ["C"], seed=2, imaging_centres=[])
+    paths = {name: root / f"{name}.parquet" for name in ("features", "gradings_long", "analysis")}
+    rx.merge([], paths["features"])
+    gradings.rename(columns={"study_id": "patient"}).to_parquet(paths["gradings_long"])
+    clinical.rename(columns={"study_id": "patient"}).to_parquet(paths["analysis"])
+    return paths
+
+
+def tables_only_outputs(root: Path, settings: dict) -> dict[str, Path]:
+    """results/radiomics_stats/ of a tables-only study (tables_only_inputs), written by the real writers with
+    the inputs the rules give them; keys: the file stems."""
+    from spinestudy.radiomics_stats import classifier, correlations, icc, screen
+    from spinestudy.radiomics_stats import harmonisation as combat
+    from spinestudy.radiomics_stats import shape as modic_shape
+
+    inputs = tables_only_inputs(root)
+    paths = inputs | {name.split(".")[0]: Path(root) / name for name in RADIOMICS_STATS_FILES}
+    features, gradings, lesions = inputs["features"], inputs["gradings_long"], paths["lesion_features"]
+    combat.write(features, gradings, settings, lesions, paths["combat_diagnostic"])
+    modic_shape.write(lesions, gradings, settings, paths["shape_by_modic"], paths["dunn"])
+    screen.write(lesions, gradings, settings, paths["mwu_screen"])
+    classifier.write(lesions, features, gradings, settings, paths["lasso_features"], paths["classifier"])
+    correlations.write(lesions, gradings, inputs["analysis"], paths["lasso_features"], settings, paths["correlations"])
+    icc.write([], settings, paths["icc"])
+    return paths

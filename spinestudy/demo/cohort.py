@@ -67,14 +67,17 @@ def generate(out: str | Path, patients: int, centres: list[str], seed: int, jobs
     """Generate the cohort under `out` deterministically for (patients, centres, seed); return manifest.json.
 
     With `imaging_patients`, only that many patients (with Modic changes) get DICOM series and masks, in
-    `imaging_centres`; all others are tables-only patients of the other centres."""
+    `imaging_centres`; all others are tables-only patients of the other centres. No imaging centre (an
+    empty list): tables only."""
     out, centres = Path(out), list(centres)
     unknown = sorted(set(centres) - set(CENTRE_IDS))
     if unknown:
         raise ValueError(f"demo centres {unknown} unknown: the demo profiles are {list(CENTRE_IDS)}")
+    imaging_patients = demo_tables.imaging_count(imaging_patients, imaging_centres)
+    imaging_centres = centres if imaging_centres is None else list(imaging_centres)
     clinical, gradings, truth = demo_tables.simulate_cohort(patients, centres, seed, imaging_patients,
                                                             imaging_centres)
-    imaged = clinical[clinical.centre.isin(imaging_centres or centres)]
+    imaged = clinical[clinical.centre.isin(imaging_centres)]
     reads, read_truth = demo_tables.plant_reads(gradings, seed)
     tables = {}
     for centre in centres:
@@ -86,9 +89,9 @@ def generate(out: str | Path, patients: int, centres: list[str], seed: int, jobs
         tables[centre] = {name: Path(path).relative_to(out).as_posix() for name, path in paths.items()}
     parameters = {"patients": patients, "centres": centres, "seed": seed}
     if imaging_patients is not None:
-        parameters |= {"imaging_patients": imaging_patients, "imaging_centres": list(imaging_centres or centres)}
+        parameters |= {"imaging_patients": imaging_patients, "imaging_centres": imaging_centres}
     truth = {"tables": truth, "agreement": read_truth, "parameters": parameters}
-    if images:
+    if images and len(imaged):  # a tables-only cohort (no imaging centre) has no DICOM, masks or PHI list
         seeds = np.random.SeedSequence(seed).generate_state(len(imaged))
         tasks = [
             (out / row.centre / "dicom", out / row.centre / "masks" / f"{row.study_id}.nii.gz", row._asdict(),

@@ -292,7 +292,9 @@ def simulate_cohort(n_patients: int, centres: list[str], seed: int, imaging_pati
     planted effects as a plain dict (YAML-serialisable: only str/int/float/list/dict) for truth.yaml.
 
     Patients go round-robin to the centres; with `imaging_patients`, that many patients with Modic changes
-    (see select_imaging) go to `imaging_centres` and all others to the remaining (tables-only) centres."""
+    (see select_imaging) go to `imaging_centres` and all others to the remaining (tables-only) centres.
+    With no imaging centre (an empty list) nobody has images (see imaging_count)."""
+    imaging_patients = imaging_count(imaging_patients, imaging_centres)
     rng = np.random.default_rng(seed)
     group = rng.permutation(np.repeat(np.arange(len(SYNDROMES)), _apportion(n_patients, GROUP_COUNTS)))
     clinical = _simulate_clinical(rng, group)
@@ -308,6 +310,17 @@ def simulate_cohort(n_patients: int, centres: list[str], seed: int, imaging_pati
             "patients with Modic changes); all other patients have tables only",
         }
     return clinical, gradings, truth
+
+
+def imaging_count(imaging_patients: int | None, imaging_centres: list[str] | None) -> int | None:
+    """The number of imaging patients: as given, or 0 when no centre sends images (imaging_centres empty) and
+    none was asked for; asking for some without an imaging centre is an error naming both settings."""
+    if imaging_centres is None or len(imaging_centres):
+        return imaging_patients
+    if imaging_patients:
+        raise ValueError(f"demo: {imaging_patients} imaging patients requested but no centre has a dicom or images "
+                         "entry (set demo.imaging_patients: 0, or give a centre a dicom folder)")
+    return 0
 
 
 def _apportion(n: int, counts) -> np.ndarray:

@@ -30,11 +30,12 @@ from sklearn.preprocessing import LabelBinarizer, StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from spinestudy import applicable
 from spinestudy.radiomics.feature_names import feature_columns, split_name
 from spinestudy.radiomics_stats import harmonisation
 from spinestudy.radiomics_stats.harmonisation import CentreComBat
 from spinestudy.radiomics_stats.screen import CorrelationFilter, UnivariateScreen
-from spinestudy.radiomics_stats.shape import ROMAN, lesions
+from spinestudy.radiomics_stats.shape import ROMAN, lesions, not_applicable
 
 DEFAULTS = {"correlation_threshold": 0.9, "correlation_method": "pearson", "lasso_folds": 5, "lasso_alphas": 100,
             "lasso_tol": 1e-6, "kernel": "rbf", "C": [0.1, 1.0, 10.0, 100.0], "gamma": ["scale", 0.01, 0.1],
@@ -46,9 +47,15 @@ METRICS = {"accuracy": accuracy_score, "balanced_accuracy": balanced_accuracy_sc
 
 def write(features: Path, raw: Path, gradings: Path, settings: dict, out_lasso: Path, out_classifier: Path) -> None:
     """Write lasso_features.csv (LASSO on all lesions) and classifier.json (both validations) from the
-    whole-cohort harmonised lesion features (paper) and the unharmonised features (nested)."""
+    whole-cohort harmonised lesion features (paper) and the unharmonised features (nested); without radiomics
+    features, both hold the not-applicable note."""
     gradings = pd.read_parquet(gradings)
     rows, notes = lesions(pd.read_parquet(raw), gradings)
+    Path(out_lasso).parent.mkdir(parents=True, exist_ok=True)
+    if not_applicable(rows):
+        applicable.frame(LASSO_COLUMNS, not_applicable(rows)).to_csv(out_lasso, index=False)
+        Path(out_classifier).write_text(json.dumps({"note": not_applicable(rows)}, indent=2))
+        return
     x, y, groups, more = design(rows, settings)
     harmonised, *_ = design(lesions(pd.read_parquet(features), gradings)[0], settings)
     if not harmonised.index.equals(x.index):
@@ -59,7 +66,6 @@ def write(features: Path, raw: Path, gradings: Path, settings: dict, out_lasso: 
         {"paper": "ComBat on all lesions before selection (inmoose; Modic type as covariate)",
          "nested": "ComBat fitted on each training fold without labels (combatlearn), applied to its test fold"}
         if not reason else {"paper": f"ComBat {reason}", "nested": f"ComBat {reason}"})
-    Path(out_lasso).parent.mkdir(parents=True, exist_ok=True)
     lasso.to_csv(out_lasso, index=False)
     report["notes"] = notes + more + report["notes"]
     Path(out_classifier).write_text(json.dumps(report, indent=2, allow_nan=False))

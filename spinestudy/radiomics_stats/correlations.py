@@ -1,7 +1,8 @@
 """Correlation of LASSO-selected and morphological lesion features with ODI, back NPRS and age (the Modic
 radiomics paper's section 3.3), one value per patient, limited to the configured Modic types (the paper
 left out type III with one patient). Spearman and Pearson (scipy); p-values adjusted over all features and
-outcomes of a method (statsmodels, Benjamini-Hochberg by default). The long table is the heatmap's data.
+outcomes of a method (statsmodels, Benjamini-Hochberg by default). The long table is the heatmap's data
+(without radiomics features: one row, not applicable).
 """
 
 from pathlib import Path
@@ -10,8 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from spinestudy import applicable
 from spinestudy.radiomics_stats.shape import DEFAULTS as SHAPE
-from spinestudy.radiomics_stats.shape import lesions, shape_columns
+from spinestudy.radiomics_stats.shape import lesions, not_applicable, shape_columns
 from spinestudy.stats.posthoc import adjust
 
 DEFAULTS = {"outcomes": ["odi_before", "nprs_back_before", "age"], "modic_types": [1, 2],
@@ -39,6 +41,8 @@ def per_patient(rows: pd.DataFrame, columns: list[str], cfg: dict, size: str) ->
 
 def table(rows: pd.DataFrame, patients: pd.DataFrame, selected: list[str], settings: dict) -> pd.DataFrame:
     """One row per feature, outcome and method."""
+    if not_applicable(rows):
+        return applicable.frame(COLUMNS, not_applicable(rows))
     cfg = DEFAULTS | settings.get("correlations", {})
     shape = SHAPE | settings.get("shape", {})
     morphological = shape_columns(rows, shape)

@@ -9,7 +9,7 @@
 Plus a before/after diagnostic of the centre effect: the share of features with a Kruskal-Wallis centre
 difference (scipy) and PCA coordinates (scikit-learn) per lesion, coloured by centre in the figure stage.
 inmoose is an optional dependency: without it (or when disabled) the features pass through unchanged and
-the diagnostic says so on every row.
+the diagnostic says so on every row; without radiomics features it is one row, not applicable.
 """
 
 import importlib.util
@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from spinestudy.radiomics.feature_names import feature_columns
 from spinestudy.radiomics_stats.screen import pvalues
-from spinestudy.radiomics_stats.shape import lesions
+from spinestudy.radiomics_stats.shape import lesions, not_applicable
 
 DEFAULTS = {"enabled": False, "alpha": 0.05, "min_lesions_per_centre": 2}
 COLUMNS = ["stage", "kind", "centre", "patient", "structure", "modic", "pc1", "pc2", "n_features", "n_significant",
@@ -40,6 +40,7 @@ def write(features: Path, gradings: Path, settings: dict, out_features: Path, ou
     """Write the (harmonised) lesion feature table and combat_diagnostic.csv."""
     rows, _ = lesions(pd.read_parquet(features), pd.read_parquet(gradings))
     after, note = harmonise(rows, settings)
+    note = not_applicable(rows) or note
     Path(out_diagnostic).parent.mkdir(parents=True, exist_ok=True)
     after.to_parquet(out_features, index=False)
     stages = {"before": rows} | ({"after": after} if note == "" else {})

@@ -1,6 +1,7 @@
 """Feature robustness to the segmentation, statistics side: ICC(3,1) per feature over the (original, eroded,
 dilated) re-extractions of spinestudy.radiomics.robustness across ROIs (pingouin.intraclass_corr, its interval
-at full precision); features with ICC >= icc_threshold are kept.
+at full precision); features with ICC >= icc_threshold are kept. No re-extracted feature (no images): one row,
+not applicable.
 """
 
 from pathlib import Path
@@ -8,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spinestudy import applicable
 from spinestudy.radiomics.extract import KEYS
 from spinestudy.radiomics.feature_names import feature_columns
+from spinestudy.radiomics_stats.shape import not_applicable
 from spinestudy.stats.agreement import intraclass_corr
 
 DEFAULTS = {"icc_threshold": 0.75, "min_rois": 3}
@@ -27,6 +30,8 @@ def write(perturbed: list[Path], settings: dict, out: Path) -> None:
 
 def icc_table(rows: pd.DataFrame, settings: dict) -> pd.DataFrame:
     """ICC(3,1) of every feature over the ROIs present in every perturbation."""
+    if not_applicable(rows):
+        return applicable.frame(COLUMNS, not_applicable(rows))
     cfg = DEFAULTS | settings.get("robustness", {})
     rows = rows.assign(roi=rows["centre"] + "/" + rows["patient"] + "/" + rows["structure"])
     return pd.DataFrame([icc(rows, f, cfg) for f in feature_columns(rows.drop(columns="roi"))], columns=COLUMNS)

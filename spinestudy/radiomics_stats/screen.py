@@ -16,8 +16,9 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from spinestudy import applicable
 from spinestudy.radiomics.feature_names import feature_columns, split_name
-from spinestudy.radiomics_stats.shape import ROMAN, lesions
+from spinestudy.radiomics_stats.shape import ROMAN, lesions, not_applicable
 
 DEFAULTS = {"alpha": 0.05}
 MWU_COLUMNS = ["feature", "sequence", "image_type", "feature_class", "feature_name", "group1", "group2", "n1", "n2",
@@ -32,9 +33,12 @@ def write(features: Path, gradings: Path, settings: dict, out: Path) -> None:
 
 
 def mwu_table(rows: pd.DataFrame, settings: dict) -> pd.DataFrame:
-    """Mann-Whitney U of every feature between the two Modic types of `contrast` (default I vs II)."""
+    """Mann-Whitney U of every feature between the two Modic types of `contrast` (default I vs II); one
+    not-applicable row without radiomics features."""
     cfg = DEFAULTS | settings.get("screen", {})
     a, b = settings.get("contrast", [1, 2])
+    if not_applicable(rows):
+        return applicable.frame(MWU_COLUMNS, not_applicable(rows))
     columns = feature_columns(rows)
     x, y = (rows.loc[rows["modic"] == t, columns].to_numpy(float) for t in (a, b))
     n1, n2 = (np.isfinite(v).sum(axis=0) for v in (x, y))

@@ -5,7 +5,8 @@ table). Table 1: per shape feature of one sequence's lesion ROI, mean (SD) per t
 Shapiro-Wilk does not reject normality within the type (p >= normality_alpha), and the Kruskal-Wallis
 p-value (scipy). Table 2: Dunn's pairwise p-values (scikit-posthocs, tie-corrected) for every feature
 significant in the Kruskal-Wallis test, adjusted over the pairs of each feature (statsmodels).
-Types with fewer than `min_lesions` lesions are left out of the tests, with a note on every row.
+Types with fewer than `min_lesions` lesions are left out of the tests, with a note on every row. Without
+radiomics features (no centre sends images) both tables hold one row: not applicable (spinestudy.applicable).
 """
 
 import warnings
@@ -17,7 +18,9 @@ import pandas as pd
 import scikit_posthocs as sp
 from scipy import stats
 
+from spinestudy import applicable
 from spinestudy.anatomy import ENDPLATES, LEVELS, label_table, modic_label
+from spinestudy.radiomics.feature_names import feature_columns
 from spinestudy.stats.posthoc import adjust
 
 DEFAULTS = {"sequence": "T2", "image_type": "original", "alpha": 0.05, "normality_alpha": 0.05,
@@ -26,6 +29,7 @@ MODIC_TYPES = (1, 2, 3)
 ROMAN = {1: "I", 2: "II", 3: "III"}
 KEYS = ["centre", "patient", "label", "structure"]
 PER_TYPE = ("n", "mean", "sd", "shapiro_p", "normal", "cell")
+SHAPE_COLUMNS = ["feature", "column", "kw_h", "kw_p", "significant", "note"]  # and the per-type columns
 DUNN_COLUMNS = ["feature", "group1", "group2", "n1", "n2", "p", "p_adjusted", "p_adjust", "significant", "note"]
 LESION_SITES = {label_table()[modic_label(level, ep)]: (level, ep) for level in LEVELS for ep in ENDPLATES}
 
@@ -57,6 +61,12 @@ def lesions(features: pd.DataFrame, gradings: pd.DataFrame) -> tuple[pd.DataFram
     return rows.sort_values(KEYS, kind="stable").reset_index(drop=True), notes
 
 
+def not_applicable(features: pd.DataFrame) -> str:
+    """The not-applicable note of every lesion statistic when the feature table holds no radiomics feature
+    (nothing was extracted), else ''."""
+    return "" if feature_columns(features) else applicable.NO_FEATURES
+
+
 def shape_columns(frame: pd.DataFrame, cfg: dict) -> list[str]:
     """The shape feature columns of the configured sequence and image type."""
     return [c for c in frame.columns if c.startswith(f"{cfg['sequence']}_{cfg['image_type']}_shape_")]
@@ -79,6 +89,8 @@ def shape_table(rows: pd.DataFrame, settings: dict) -> pd.DataFrame:
     cfg = DEFAULTS | settings.get("shape", {})
     types, min_lesions = settings.get("modic_types", MODIC_TYPES), settings.get("min_lesions", 2)
     columns = shape_columns(rows, cfg)
+    if not_applicable(rows):
+        return applicable.frame(SHAPE_COLUMNS, not_applicable(rows))
     if not columns:
         raise ValueError(f"no {cfg['sequence']}_{cfg['image_type']}_shape_* columns in the feature table")
     out = []
@@ -122,6 +134,8 @@ def dunn_table(rows: pd.DataFrame, shape: pd.DataFrame, settings: dict) -> pd.Da
     """Table 2: Dunn's test for each feature significant in Table 1, one row per pair of tested types."""
     cfg = DEFAULTS | settings.get("shape", {})
     types, min_lesions = settings.get("modic_types", MODIC_TYPES), settings.get("min_lesions", 2)
+    if applicable.note(shape):
+        return applicable.frame(DUNN_COLUMNS, applicable.note(shape))
     frames = []
     for feature in shape.loc[shape["significant"], "column"]:
         tested, _ = tested_types(by_type(rows, feature, types), min_lesions)

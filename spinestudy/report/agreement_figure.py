@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from spinestudy import applicable
 from spinestudy.report import style
 from spinestudy.report.figures import finish, read
 from spinestudy.stats.agreement import PAIRS, SCALES, SCORES, STATISTICS
@@ -22,12 +23,13 @@ SHOWN = {"kappa": style.BLUE, "kappa_quadratic": style.ORANGE, "ac1": style.GREE
 def figure_agreement(agreement: str | Path, confusion: str | Path, out_html: str | Path | None = None) -> go.Figure:
     """Agreement per scale with 95% intervals (agreement.csv) and confusion matrices (agreement_confusion.csv)."""
     table, counts = read(agreement), read(confusion)
+    note = applicable.note(table)
     table = table[table["estimate"].notna() & table["level"].eq("all")] if "estimate" in table else table.iloc[0:0]
     comparisons = [c for c in PAIRS if c in set(table.get("comparison", []))]
     scales = [s for s in SCALES if s in set(counts.get("scale", []))]
     if table.empty or not comparisons:
         fig = style.apply(go.Figure(), "Reader agreement")
-        return finish(style.message(fig, "no second read of the gradings: no agreement to show"), out_html)
+        return finish(style.message(fig, note or "no agreement estimable"), out_html)
     span = max(1, -(-len(scales) // len(comparisons)))  # columns per comparison panel
     columns = span * len(comparisons)
     specs = [[{"colspan": span} if i % span == 0 else None for i in range(columns)],

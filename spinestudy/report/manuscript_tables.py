@@ -4,7 +4,8 @@ workbook (a sheet per table).
 Cells are strings in which "^{...}" marks superscript (test markers, powers of ten); each writer turns it
 into <sup>, \\textsuperscript or a superscript run of the XLSX cell. Formats (RuDDS): median [Q1; Q3],
 % (n/total), P-values with 3 decimals, below 0.001 as "1.29 × 10^{-38}", followed by the test marker
-(^{A} ANOVA, ^{K} Kruskal-Wallis). Output is byte-identical between runs (XLSX zip times fixed)."""
+(^{A} ANOVA, ^{K} Kruskal-Wallis). Output is byte-identical between runs (XLSX zip times fixed). An input
+holding a not-applicable note (spinestudy.applicable) gives its caption and that note instead of a table."""
 
 import io
 import json
@@ -22,10 +23,11 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Border, Font, Side
 
+from spinestudy import applicable
 from spinestudy.anatomy import LEVELS, SYNDROMES
 from spinestudy.report.figures import OUTCOMES, PREVALENCE_PANELS, read
 from spinestudy.report.radiomics_figures import OUTCOME_LABELS
-from spinestudy.stats.agreement import NO_READS, PAIRS, STATISTICS
+from spinestudy.stats.agreement import PAIRS, STATISTICS
 from spinestudy.tables.merge import RESOLUTIONS
 
 SUP = re.compile(r"\^\{([^}]*)\}")
@@ -43,6 +45,24 @@ class Table:
     title: str
     frame: pd.DataFrame
     footnote: str = ""
+
+
+CAPTIONS = {  # input key -> (file stem / sheet name, caption), in manuscript order
+    "table1": ("table1", "Table 1. General characteristics and MRI findings by leading syndrome"),
+    "posthoc": ("posthoc", "Supplemental Table 1. Pairwise comparisons of the leading-syndrome groups"),
+    "lasso": ("table2", "Table 2. LASSO regression coefficients of baseline parameters on back pain"),
+    "prevalence": ("prevalence", "Supplemental Table 2. Prevalence of severe findings by age decade and level"),
+    "associations": ("associations", "Supplemental Table 3. Associations of MRI findings with back pain (NPRS)"),
+    "shape_by_modic": ("shape_by_modic", "Supplemental Table 4. Shape features of Modic changes by type"),
+    "dunn": ("dunn", "Supplemental Table 5. Dunn's test of the shape features between Modic types"),
+    "icc": ("icc", "Supplemental Table 6. Feature reproducibility under segmentation perturbation (ICC)"),
+    "classifier": ("classifier", "Supplemental Table 7. Modic type classifier performance"),
+    "lasso_features": ("lasso_features", "Supplemental Table 8. Radiomics features selected by LASSO"),
+    "correlations": ("correlations", "Supplemental Table 9. Correlations of radiomics features with pain, disability "
+                                     "and age"),
+    "mwu_screen": ("mwu_screen", "Supplemental Table 10. Mann-Whitney U screen of the radiomics features"),
+    "agreement": ("agreement", "Supplemental Table 11. Inter- and intra-reader agreement of the MRI gradings"),
+}
 
 
 # --- cell formats ---------------------------------------------------------------------------------
@@ -103,7 +123,7 @@ def table1(path: Path, config: dict) -> Table:
         ", ".join(f"^{{{m}}} – {TEST_NAMES.get(m, m)}" for m in used) + f"; threshold P-value < {alpha}.",
         *notes])
     frame = pd.DataFrame(rows, columns=["Characteristics and findings", *map(_group_name, groups), "P-value"])
-    return Table("table1", "Table 1. General characteristics and MRI findings by leading syndrome", frame, footnote)
+    return Table(*CAPTIONS["table1"], frame, footnote)
 
 
 def posthoc(path: Path, config: dict) -> Table:
@@ -121,8 +141,7 @@ def posthoc(path: Path, config: dict) -> Table:
     })
     footnote = (f"P-values adjusted by the {cfg.get('p_adjust', 'holm')} method; significant: adjusted "
                 f"P-value < {cfg.get('alpha', 0.005)}.")
-    return Table("posthoc", "Supplemental Table 1. Pairwise comparisons of the leading-syndrome groups", frame,
-                 footnote)
+    return Table(*CAPTIONS["posthoc"], frame, footnote)
 
 
 def lasso(path: Path, config: dict) -> Table:
@@ -147,8 +166,7 @@ def lasso(path: Path, config: dict) -> Table:
         "0: shrunk to zero (no effect); –: not estimable.",
         *(f"{where}: {why.removeprefix('not estimable: ')}." for where, why in reasons.items())])
     frame = pd.DataFrame(rows, columns=["Preoperative parameter", *map(_group_name, groups)])
-    return Table("table2", "Table 2. LASSO regression coefficients of baseline parameters on back pain", frame,
-                 footnote)
+    return Table(*CAPTIONS["lasso"], frame, footnote)
 
 
 def _coefficient(cell: pd.Series) -> str:
@@ -174,8 +192,7 @@ def prevalence(path: Path, config: dict) -> Table:
     frame = pd.DataFrame(rows, columns=["Finding, age decade (years)", *LEVELS])
     footnote = (f"% (n/total) of graded discs [{confidence:.0%} Wilson interval, %]; –: no graded disc in this age "
                 "decade and level.")
-    return Table("prevalence", "Supplemental Table 2. Prevalence of severe findings by age decade and level",
-                 frame, footnote)
+    return Table(*CAPTIONS["prevalence"], frame, footnote)
 
 
 def _prevalence_cell(cell: pd.Series) -> str:
@@ -196,8 +213,7 @@ def associations(path: Path, config: dict) -> Table:
         "Note": data["note"].fillna(""),
     })
     footnote = "OLS adjusted for age and sex (longitudinal analyses also for NPRS before); complete cases."
-    return Table("associations", "Supplemental Table 3. Associations of MRI findings with back pain (NPRS)", frame,
-                 footnote)
+    return Table(*CAPTIONS["associations"], frame, footnote)
 
 
 def _yes(value) -> str:
@@ -226,7 +242,7 @@ def shape_by_modic(path: Path, config: dict) -> Table:
     footnote = " ".join([f"Mean (SD) of the {cfg.get('sequence', 'T2')} {cfg.get('image_type', 'original')} shape "
                          f"features; * Shapiro-Wilk does not reject normality within the type (P ≥ "
                          f"{cfg.get('normality_alpha', 0.05)}); ^{{K}} – Kruskal-Wallis test.", *_notes(data)])
-    return Table("shape_by_modic", "Supplemental Table 4. Shape features of Modic changes by type", frame, footnote)
+    return Table(*CAPTIONS["shape_by_modic"], frame, footnote)
 
 
 def dunn(path: Path, config: dict) -> Table:
@@ -241,7 +257,7 @@ def dunn(path: Path, config: dict) -> Table:
     footnote = " ".join([f"Dunn's test (tie-corrected) for the features with Kruskal-Wallis P < {cfg.get('alpha', 0.05)}"
                          f"; P-values adjusted over the pairs of each feature by the {method} method; significant: "
                          f"adjusted P-value < {cfg.get('alpha', 0.05)}.", *_notes(data)])
-    return Table("dunn", "Supplemental Table 5. Dunn's test of the shape features between Modic types", frame, footnote)
+    return Table(*CAPTIONS["dunn"], frame, footnote)
 
 
 def icc(path: Path, config: dict) -> Table:
@@ -261,8 +277,7 @@ def icc(path: Path, config: dict) -> Table:
     footnote = (f"ICC(3,1) (two-way mixed, consistency, single rater) of each feature over the original ROI and its "
                 f"perturbations ({perturbations}, radius {cfg.get('radius', 1)} voxel(s)); {int(data['robust'].sum())} "
                 f"of {len(data)} features robust.")
-    return Table("icc", "Supplemental Table 6. Feature reproducibility under segmentation perturbation (ICC)", frame,
-                 footnote)
+    return Table(*CAPTIONS["icc"], frame, footnote)
 
 
 def classifier(path: Path, config: dict) -> Table:
@@ -288,8 +303,7 @@ def classifier(path: Path, config: dict) -> Table:
         *(f"Harmonisation, {label.lower()}: {result['harmonisation'][p]}." for p, label in protocols.items()
           if p in result.get("harmonisation", {})),
         *(f"{n}." for n in result.get("notes", []))])
-    return Table("classifier", "Supplemental Table 7. Modic type classifier performance",
-                 pd.DataFrame(rows, columns=["Metric", *protocols.values()]), footnote)
+    return Table(*CAPTIONS["classifier"], pd.DataFrame(rows, columns=["Metric", *protocols.values()]), footnote)
 
 
 def _estimate(metric: dict | None) -> str:
@@ -309,7 +323,7 @@ def lasso_features(path: Path, config: dict) -> Table:
     alpha = f" (penalty α = {number(data['alpha'].iloc[0], 6)})" if len(data) else ""
     footnote = (f"LASSO{alpha} on standardised features: coefficient per SD of the feature for the indicator of the "
                 "target type (two types: the second; > 0 favours it).")
-    return Table("lasso_features", "Supplemental Table 8. Radiomics features selected by LASSO", frame, footnote)
+    return Table(*CAPTIONS["lasso_features"], frame, footnote)
 
 
 def correlations(path: Path, config: dict) -> Table:
@@ -333,8 +347,7 @@ def correlations(path: Path, config: dict) -> Table:
     method = data["p_adjust"].dropna().iloc[0] if len(data) and data["p_adjust"].notna().any() else "–"
     footnote = " ".join([f"ρ: Spearman, r: Pearson correlation (P-value adjusted over all features and outcomes of a "
                          f"method, {method}); one lesion per patient; n: patients with both values.", *_notes(data)])
-    return Table("correlations", "Supplemental Table 9. Correlations of radiomics features with pain, disability "
-                                 "and age", pd.DataFrame(rows, columns=["Feature", *columns]), footnote)
+    return Table(*CAPTIONS["correlations"], pd.DataFrame(rows, columns=["Feature", *columns]), footnote)
 
 
 def mwu_screen(path: Path, config: dict) -> Table:
@@ -351,8 +364,8 @@ def mwu_screen(path: Path, config: dict) -> Table:
             rows.append([image_type] + [_share(part[part["sequence"] == s]) for s in sequences] + [_share(part)])
     footnote = (f"Features with Mann-Whitney U P < {alpha} / features tested (%); untested (constant or missing) "
                 "features are not counted.")
-    return Table("mwu_screen", "Supplemental Table 10. Mann-Whitney U screen of the radiomics features",
-                 pd.DataFrame(rows, columns=["Image type", *sequences, "All sequences"]), footnote)
+    frame = pd.DataFrame(rows, columns=["Image type", *sequences, "All sequences"])
+    return Table(*CAPTIONS["mwu_screen"], frame, footnote)
 
 
 def _share(part: pd.DataFrame) -> str:
@@ -388,9 +401,8 @@ def agreement(path: Path, config: dict) -> Table:
         "gives one unit, else a percentile bootstrap over patients. AC2 with quadratic weights. Interpretation of "
         "the quadratically weighted kappa (ordinal), Cohen's kappa (nominal; Landis & Koch 1977) or ICC(2,1) "
         f"(Koo & Li 2016). Analysed grades: {RESOLUTIONS[resolution]}.",
-        *(f"{n}." for n in notes)] if len(pooled) else [f"No agreement to report: {NO_READS}."])
-    return Table("agreement", "Supplemental Table 11. Inter- and intra-reader agreement of the MRI gradings",
-                 frame, footnote)
+        *(f"{n}." for n in notes)] if len(pooled) else ["No agreement to report."])
+    return Table(*CAPTIONS["agreement"], frame, footnote)
 
 
 def _interval(cell: pd.Series) -> str:
@@ -419,9 +431,22 @@ TABLES = {  # input key -> builder, in manuscript order
 }
 
 
+def output(path: Path) -> pd.DataFrame | dict:
+    """A stage output: the JSON document, or the table (empty when missing)."""
+    return json.loads(path.read_text()) if path.suffix == ".json" and path.is_file() else read(path)
+
+
+def table(key: str, path: str | Path, config: dict) -> Table:
+    """The manuscript table of one input; an input that is not applicable gives its caption and the note."""
+    note = applicable.note(output(Path(path)))
+    if note:
+        return Table(*CAPTIONS[key], pd.DataFrame({"Note": [note[:1].upper() + note[1:]]}))
+    return TABLES[key](Path(path), config)
+
+
 def build(inputs: dict[str, Path], config: dict) -> list[Table]:
     """The manuscript tables of every input present, in manuscript order."""
-    return [builder(Path(inputs[key]), config) for key, builder in TABLES.items() if key in inputs]
+    return [table(key, inputs[key], config) for key in TABLES if key in inputs]
 
 
 # --- writers --------------------------------------------------------------------------------------

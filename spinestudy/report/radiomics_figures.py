@@ -5,7 +5,8 @@ feature-outcome correlation heatmap and the ComBat diagnostic.
 Inputs are the files of results/radiomics_stats/ as their writers document them: shape_by_modic.csv
 (spinestudy.radiomics_stats.shape), mwu_screen.csv (feature_screen), lasso_features.csv and classifier.json
 (modic_classifier), correlations.csv (feature_correlations), combat_diagnostic.csv (harmonisation). An
-empty or missing input, or a classifier that was not estimable, gives a figure saying so."""
+empty or missing input, an input that is not applicable (its note, spinestudy.applicable) or a classifier that
+was not estimable gives a figure saying so."""
 
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from spinestudy import applicable
 from spinestudy.radiomics_stats import shape as modic_shape
 from spinestudy.report import style
 from spinestudy.report.figures import axis_ref, finish, read
@@ -50,7 +52,7 @@ def figure_shape_by_modic(features: str | Path, gradings: str | Path, shape_by_m
                         horizontal_spacing=0.08)
     if not columns or lesions.empty:
         style.apply(fig, "Shape of Modic changes by type", height=420)
-        return finish(style.message(fig, "no Modic lesion with shape features"), out_html)
+        return finish(style.message(fig, applicable.note(shape) or "no Modic lesion with shape features"), out_html)
     counts = lesions["modic"].map(modic_shape.ROMAN).value_counts()
     types = [t for t in modic_shape.ROMAN.values() if t in counts]
     style.apply(fig, f"Shape of Modic changes by type ({columns[0].split('_')[0]} lesion ROI; lesions "
@@ -75,6 +77,7 @@ def figure_mwu_screen(mwu_screen: str | Path, out_html: str | Path | None = None
     """Mann-Whitney U screen (paper Figure 1): -log10 P of every feature by image type, coloured by sequence,
     one panel per compared pair of Modic types, P = 0.05 line; the count below 0.05 in each panel title."""
     table = read(mwu_screen)
+    note = applicable.note(table)
     table = table.dropna(subset=["p"]) if "p" in table else pd.DataFrame()
     pairs = list(table.groupby(["group1", "group2"], sort=True).groups) if len(table) else []
     titles = [f"Type {a} vs {b}: {(part['p'] < SIGNIFICANCE).sum()} of {len(part)} features P < {SIGNIFICANCE}"
@@ -82,7 +85,7 @@ def figure_mwu_screen(mwu_screen: str | Path, out_html: str | Path | None = None
     fig = make_subplots(rows=max(1, len(pairs)), cols=1, subplot_titles=titles, vertical_spacing=0.12)
     style.apply(fig, "Mann-Whitney U screen of the radiomics features", height=max(640, 520 * len(pairs)))
     if not pairs:
-        return finish(style.message(fig, "no Mann-Whitney screen results"), out_html)
+        return finish(style.message(fig, note or "no Mann-Whitney screen results"), out_html)
     types = sorted(table["image_type"].unique(), key=lambda t: (t != "original", t))
     sequences = list(dict.fromkeys(s for s in ("T1", "T2", "STIR") if s in set(table["sequence"]))) + sorted(
         set(table["sequence"]) - {"T1", "T2", "STIR"})
@@ -115,6 +118,7 @@ def figure_lasso_features(lasso_features: str | Path, out_html: str | Path | Non
     """LASSO coefficients of the selected features (paper Figure 2), per standardised feature, sorted; one
     panel per target class (two classes: the coefficient of the second type's indicator)."""
     table = read(lasso_features)
+    note = applicable.note(table)
     table = table[table["coefficient"].fillna(0) != 0] if "coefficient" in table else pd.DataFrame()
     targets = sorted(table["target"].astype(str).unique()) if len(table) else []
     longest = table.groupby("target").size().max() if len(table) else 0
@@ -123,7 +127,7 @@ def figure_lasso_features(lasso_features: str | Path, out_html: str | Path | Non
     alpha = f" (α = {table['alpha'].iloc[0]:.3g})" if "alpha" in table and len(table) else ""
     style.apply(fig, f"Radiomics features selected by LASSO{alpha}", height=max(420, 160 + 19 * longest))
     if table.empty:
-        return finish(style.message(fig, "no feature with a non-zero LASSO coefficient"), out_html)
+        return finish(style.message(fig, note or "no feature with a non-zero LASSO coefficient"), out_html)
     for col, target in enumerate(targets, start=1):
         part = table[table["target"].astype(str) == target].sort_values("coefficient")
         fig.add_trace(go.Bar(x=part["coefficient"], y=part["feature"], orientation="h", showlegend=False,
@@ -205,6 +209,7 @@ def figure_correlations(correlations: str | Path, out_html: str | Path | None = 
     """Correlation coefficient of each feature (rows; morphological and LASSO-selected in separate panels)
     with each outcome (columns); * adjusted P < alpha."""
     table = read(correlations)
+    note = applicable.note(table)
     table = table[table["method"] == method] if "method" in table else pd.DataFrame()
     kinds = [k for k in ("morphological", "selected") if len(table) and (table["kind"] == k).any()]
     sizes = [table.loc[table["kind"] == k, "feature"].nunique() for k in kinds]
@@ -214,7 +219,7 @@ def figure_correlations(correlations: str | Path, out_html: str | Path | None = 
     style.apply(fig, f"Correlation of lesion features with outcomes ({method.capitalize()})",
                 height=max(480, 240 + 18 * sum(sizes)))
     if table.empty or table["r"].notna().sum() == 0:
-        return finish(style.message(fig, f"no {method} correlations estimable"), out_html)
+        return finish(style.message(fig, note or f"no {method} correlations estimable"), out_html)
     outcomes = list(dict.fromkeys(table["outcome"]))
     for row, kind in enumerate(kinds, start=1):
         part = table[table["kind"] == kind]
@@ -250,7 +255,8 @@ def figure_combat(combat_diagnostic: str | Path, out_html: str | Path | None = N
     fig = make_subplots(rows=1, cols=2, subplot_titles=[title("before"), title("after")], horizontal_spacing=0.12)
     style.apply(fig, "Centre effects before and after ComBat harmonisation", height=580)
     if table.empty or not (table.get("kind") == "pca").any():
-        return finish(style.message(fig, "no ComBat diagnostic (harmonisation not run)"), out_html)
+        message = applicable.note(table) or "no ComBat diagnostic (harmonisation not run)"
+        return finish(style.message(fig, message), out_html)
     points = table[table["kind"] == "pca"]
     centres = sorted(points["centre"].astype(str).unique())
     for col, stage in enumerate(("before", "after"), start=1):

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import yaml
 from plotly.offline import get_plotlyjs
 
+from spinestudy import applicable
 from spinestudy.provenance.build import git as _git
 from spinestudy.provenance.build import provenance
 from spinestudy.report import figures, manuscript_tables
@@ -71,7 +72,8 @@ def write_figure(name: str, inputs: dict[str, Path], out_html: str | Path, out_p
 # --- methods and provenance -----------------------------------------------------------------------
 
 def methods(config: dict, diagnostics: Path | None = None) -> list[str]:
-    """Methods paragraphs written from the configuration (and the PyRadiomics settings actually used)."""
+    """Methods paragraphs written from the configuration (and the PyRadiomics settings actually used); given
+    diagnostics without an ROI (a tables-only study), radiomics is not applicable."""
     stats, tables = config.get("stats", {}), config.get("tables", {})
     posthoc, lasso, assoc = stats.get("posthoc", {}), stats.get("lasso", {}), stats.get("associations", {})
     binary = {"kruskal": "the Kruskal-Wallis test", "chi2": "the chi-squared test",
@@ -100,12 +102,12 @@ def methods(config: dict, diagnostics: Path | None = None) -> list[str]:
         f"with the NPRS were estimated by linear regression adjusted for age and sex (baseline pain: NPRS ≥ "
         f"{assoc.get('baseline_pain')}; at least {assoc.get('min_cases')} complete cases).",
         _agreement_methods(config),
-        _radiomics_methods(config, diagnostics),
     ]
+    if diagnostics is not None and figures.read(diagnostics).empty:
+        return [*paragraphs, f"Radiomics and radiomics statistics: {applicable.NO_FEATURES}."]
     rstats = config.get("radiomics_stats")
-    paragraphs.append(_radiomics_stats_methods(rstats) if rstats else
-                      "No radiomics statistics are configured in this run.")
-    return paragraphs
+    return [*paragraphs, _radiomics_methods(config, diagnostics), _radiomics_stats_methods(rstats) if rstats else
+            "No radiomics statistics are configured in this run."]
 
 
 def _agreement_methods(config: dict) -> str:
@@ -281,7 +283,7 @@ def write_study(inputs: dict[str, Path], config: dict, out: str | Path, *, commi
                     full_html=False, include_plotlyjs=False, div_id=f"figure-{name}",
                     config={"displaylogo": False, "responsive": True}) + "</figure>")
         elif name in inputs:
-            sections.append(manuscript_tables.to_html(manuscript_tables.TABLES[name](inputs[name], config)))
+            sections.append(manuscript_tables.to_html(manuscript_tables.table(name, inputs[name], config)))
     prov = provenance(config, commit, date)
     methods_html = "".join(f"<p>{escape(p)}</p>" for p in methods(config, inputs.get("diagnostics")))
     packages = ", ".join(f"{k} {v}" for k, v in prov["packages"].items())

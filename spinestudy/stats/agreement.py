@@ -29,6 +29,7 @@ from scipy import stats
 from statsmodels.stats.inter_rater import cohens_kappa
 from statsmodels.stats.proportion import proportion_confint
 
+from spinestudy import applicable
 from spinestudy.anatomy import ENDPLATES, LEVELS
 from spinestudy.tables.derived import patient_scores
 from spinestudy.tables.schemas import KEY
@@ -68,7 +69,8 @@ KOO_LI = ((0.5, "poor"), (0.75, "moderate"), (0.9, "good"), (1.0, "excellent")) 
 COLUMNS = ["comparison", "scale", "label", "level", "statistic", "statistic_label", "n_units", "n_patients",
            "estimate", "ci_low", "ci_high", "ci_method", "interpretation", "interpretation_scale", "note"]
 CONFUSION = ["comparison", "scale", "first", "second", "n"]
-NO_READS = "no centre sends a second read of its gradings (config gradings_reader2, gradings_repeat)"
+NO_READS = applicable.PREFIX + ("no centre sends a second read of its gradings (config gradings_reader2, "
+                               "gradings_repeat)")
 
 
 def write(reads: Path, settings: dict, out: str | Path, confusion: str | Path) -> None:
@@ -98,7 +100,7 @@ def table(reads: pd.DataFrame, cfg: dict) -> pd.DataFrame:
             where = {"comparison": comparison, "scale": score, "level": "all"}
             rows += [where | row for row in continuous(scores[["patient", "read", score]].dropna(), score, cfg)]
     if not rows:
-        return pd.DataFrame([{"note": NO_READS}], columns=COLUMNS)
+        return applicable.frame(COLUMNS, NO_READS)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["label"] = out["scale"].map(lambda s: SCALES[s][0] if s in SCALES else SCORES[s])
     out["statistic_label"] = out["statistic"].map(STATISTICS)

@@ -75,6 +75,19 @@ def test_cli_tables_only(tmp_path):
     assert not any(tmp_path.rglob("*.dcm"))
 
 
+def test_no_imaging_centre_gives_a_tables_only_cohort(tmp_path):
+    """As the workflow calls it when no centre has dicom or images (issue 23): tables for every patient, no
+    DICOM, no masks, no PHI list, an empty imaging list."""
+    manifest = json.loads(generate(tmp_path, patients=12, centres=["A", "B", "C"], seed=3,
+                                   imaging_centres=[]).read_text())
+    assert manifest["imaging"] == {} and manifest["parameters"]["imaging_patients"] == 0
+    assert {c: len(p) for c, p in manifest["patients"].items()} == {"A": 4, "B": 4, "C": 4}
+    assert not any(tmp_path.glob("*/dicom")) and not any(tmp_path.glob("*/masks"))
+    assert not (tmp_path / "phi.csv").exists()
+    for centre, files in manifest["tables"].items():
+        assert all((tmp_path / path).is_file() for path in files.values()), centre
+
+
 def test_cli_rejects_unknown_centre_count(tmp_path):
     result = subprocess.run([sys.executable, "-m", "spinestudy.cli", "demo", "--out", str(tmp_path),
                              "--centres", "9"], capture_output=True, text=True)

@@ -204,6 +204,19 @@ def test_imaging_subset_has_modic_changes_and_its_own_centres():
         dt.simulate_cohort(30, ["A", "B"], seed=4, imaging_patients=20, imaging_centres=["A", "B"])
 
 
+def test_no_imaging_centre_means_a_tables_only_cohort():
+    """Issue 23: no centre has dicom or images (the workflow passes an empty list): nobody has images and the
+    patients go round-robin to every centre; asking for imaging patients then names both settings."""
+    clinical, gradings, truth = dt.simulate_cohort(30, ["A", "B", "C"], seed=4, imaging_centres=[])
+    assert clinical["centre"].value_counts().to_dict() == {"A": 10, "B": 10, "C": 10}
+    assert truth["imaging_subset"]["patients"] == 0 and len(gradings) == 30 * 5
+    with pytest.raises(ValueError, match=r"demo: 6 imaging patients requested but no centre has a dicom or images "
+                                         r"entry \(set demo.imaging_patients: 0, or give a centre a dicom folder\)"):
+        dt.simulate_cohort(30, ["A", "B", "C"], seed=4, imaging_patients=6, imaging_centres=[])
+    clinical, _, _ = dt.simulate_cohort(30, ["A", "B", "C"], seed=4, imaging_patients=0, imaging_centres=["A", "B"])
+    assert clinical["centre"].value_counts().to_dict() == {"C": 30}  # imaging centres stay empty
+
+
 def test_clean_spines_form_the_zero_findings_reference():
     _, gradings, truth = dt.simulate_cohort(2000, ["A"], seed=5)
     worst = gradings.groupby("study_id").max(numeric_only=True)
