@@ -20,9 +20,9 @@ rule withdraw:
         runtime=10,
     params:
         delivered=delivery,
-        batch_files=batch_files(rules.ingest_batch, rules.ingest_images_batch, rules.radiomics_batch),
+        batch_files=lambda wc: batch_files(rules.ingest_batch, rules.ingest_images_batch, rules.radiomics_batch),
         robustness=lambda wc: delivery(wc, in_robustness_sample),
-        robustness_files=batch_files(rules.radiomics_robustness_batch),
+        robustness_files=lambda wc: batch_files(rules.radiomics_robustness_batch),
         versions="results/provenance",
     script:
         "../../scripts/provenance/withdraw.py"
