@@ -70,19 +70,23 @@ def update_ledger(old: pd.DataFrame, delivered: set[tuple[str, str]], gone: set[
     return pd.DataFrame(rows, columns=LEDGER)
 
 
+def with_status(ledger: pd.DataFrame, status: str) -> set[tuple[str, str]]:
+    return set(ledger.loc[ledger["status"] == status, ["centre", "patient"]].itertuples(index=False, name=None))
+
+
 def withdraw(delivered: dict[str, dict[str, list[str]]], batch_files: list[str], robustness: dict[str, dict],
              robustness_files: list[str], ledger: Path, versions: Path, root: Path = Path("."),
              today: str | None = None) -> set[tuple[str, str]]:
     """The withdraw rule: delivered is centre -> batch -> pseudonyms of this run; batch_files the output and log
     patterns of the per-batch rules, robustness_files those of the robustness rule, which runs for the batches
-    in `robustness` (centre -> batches). Removes the withdrawn patients' products and digests (module doc),
-    updates the ledger and returns the withdrawn (centre, pseudonym) pairs."""
+    in `robustness` (centre -> batch -> pseudonyms: the batches with a sampled patient). Removes the withdrawn
+    patients' products and digests (module doc), updates the ledger and returns the withdrawn (centre, pseudonym)
+    pairs."""
     today = today or datetime.now(timezone.utc).date().isoformat()
     now = {(c, p) for c, groups in delivered.items() for patients in groups.values() for p in patients}
     old = pd.read_csv(ledger, dtype=str, keep_default_na=False) if Path(ledger).exists() else pd.DataFrame(
         columns=LEDGER)
-    withdrawn = {(c, p) for c, p in old.loc[old["status"] == DELIVERED, ["centre", "patient"]].itertuples(
-        index=False)} - now
+    withdrawn = with_status(old, DELIVERED) - now
     stale = [(c, b, path) for pattern in batch_files for c, b, path in products(pattern, root)
              if b not in delivered.get(c, {})]
     for centre, _, path in stale:
@@ -96,9 +100,7 @@ def withdraw(delivered: dict[str, dict[str, list[str]]], batch_files: list[str],
     for _, _, path in stale:
         remove(path)
     table = update_ledger(old, now, withdrawn, today)
-    all_withdrawn = {(c, p) for c, p in table.loc[table["status"] == WITHDRAWN, ["centre", "patient"]].itertuples(
-        index=False)}
-    for version in store.withdraw(versions, all_withdrawn):
+    for version in store.withdraw(versions, with_status(table, WITHDRAWN)):
         log.info("digests of withdrawn patients replaced in stored data version %s", version)
     Path(ledger).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(ledger, index=False)

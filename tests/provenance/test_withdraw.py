@@ -8,8 +8,8 @@ from spinestudy.provenance.snapshot import PATIENT_COLUMNS, Snapshot
 from spinestudy.provenance.withdraw import withdraw
 
 # The per-batch rules' outputs and logs as workflow/rules/ingest.smk and radiomics.smk name them.
-BATCH_FILES = ["results/ingest/batches/{centre}/{batch}.parquet", "results/ingest/batches/{centre}/{batch}.exclusions.csv",
-               "results/ingest/volumes/{centre}/{batch}", "logs/ingest/files/{centre}/{batch}.csv",
+BATCH_FILES = ["results/ingest/batches/{centre}/{batch}.parquet",
+               "results/ingest/batches/{centre}/{batch}.exclusions.csv", "results/ingest/volumes/{centre}/{batch}", "logs/ingest/files/{centre}/{batch}.csv",
                "logs/ingest_batch/{centre}/{batch}.log", "results/radiomics/{centre}/{batch}.parquet",
                "logs/radiomics_batch/{centre}/{batch}.log"]
 ROBUSTNESS_FILES = ["results/radiomics/perturbed/{centre}/{batch}.parquet",
