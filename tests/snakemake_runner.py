@@ -6,7 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
 from conftest import REPO
+
+from spinestudy.tables.readers import demo_mapping
 
 FIGURES = ["flow", "prevalence", "forest", "agreement", "shape_by_modic", "mwu_screen", "lasso_features", "classifier",
            "correlations", "combat"]
@@ -63,3 +66,15 @@ def absolute_config_paths(config: dict) -> dict:
     stats = config["radiomics_stats"]
     robustness = stats["robustness"] | {"params": str(REPO / stats["robustness"]["params"])}
     return config | {"radiomics": radiomics, "radiomics_stats": stats | {"robustness": robustness}}
+
+
+def write_config(workdir: Path, base: dict, cohort: Path, centres: list[str], batch_digits: int = 12) -> None:
+    """workdir/config.yaml for a generated demo cohort's centres as own data (quick PyRadiomics settings)."""
+    mapping = {c: demo_mapping(c, str(cohort / c)) | {"dicom": str(cohort / c / "dicom"),
+                                                      "masks": str(cohort / c / "masks" / "{id}.nii.gz")}
+               for c in centres}
+    config = absolute_config_paths(base)
+    config |= {"cohort": "own", "centres": mapping, "batch_digits": batch_digits,
+               "radiomics": config["radiomics"] | {"params": str(REPO / "config/radiomics/mr_quick.yaml")}}
+    config.pop("demo")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))

@@ -13,29 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
-from conftest import REPO
 
-from snakemake_runner import AFTER_TABLES, KEY, RADIOMICS_MERGES, absolute_config_paths, command, job_counts, snakemake
+from snakemake_runner import AFTER_TABLES, KEY, RADIOMICS_MERGES, command, job_counts, snakemake, write_config
 from spinestudy.demo.cohort import generate
-from spinestudy.tables.readers import demo_mapping
 from spinestudy.unlock import snakemake_processes
 
 pytestmark = pytest.mark.workflow
 FINAL = ["ingest/series_index.parquet", "radiomics/features.parquet", "tables/analysis.parquet",
          "tables/gradings_long.parquet", "tables/flow.csv", "stats/table1.csv", "stats/prevalence_by_decade.csv",
          "stats/associations.csv", "radiomics_stats/shape_by_modic.csv", "radiomics_stats/icc.csv"]
-
-
-def write_config(workdir: Path, base: dict, cohort: Path, centres: list[str], batch_digits: int = 12) -> None:
-    mapping = {c: demo_mapping(c, str(cohort / c)) | {"dicom": str(cohort / c / "dicom"),
-                                                      "masks": str(cohort / c / "masks" / "{id}.nii.gz")}
-               for c in centres}
-    config = absolute_config_paths(base)
-    config |= {"cohort": "own", "centres": mapping, "batch_digits": batch_digits,
-               "radiomics": config["radiomics"] | {"params": str(REPO / "config/radiomics/mr_quick.yaml")}}
-    config.pop("demo")
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
 
 def state(folder: Path) -> dict[str, tuple[str, int]]:
@@ -89,7 +75,7 @@ def test_new_centre_reruns_only_its_jobs_and_matches_a_fresh_run(tmp_path, confi
 
     write_config(incremental, config, cohort, ["A", "B", "C"])
     counts = job_counts(snakemake(incremental))
-    assert counts == {"ingest_batch": 2, "radiomics_batch": 2, "radiomics_robustness_batch": 2,
+    assert counts == {"ingest_batch": 2, "radiomics_batch": 2, "radiomics_robustness_batch": 2, "withdraw": 1,
                       "series_index": 1, "ingest_exclusions": 1, "icc": 1} | RADIOMICS_MERGES | AFTER_TABLES
     for stage, before in per_patient.items():
         after = state(incremental / "results" / stage)

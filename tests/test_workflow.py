@@ -211,7 +211,7 @@ def test_new_patient_reruns_only_its_own_ingestion(workdir):
     write_patient(dicom, workdir / "resources/demo/A/masks/A9999.nii.gz", patient, levels, seed=99)
     counts = job_counts(snakemake(workdir))
     assert counts == {"ingest_batch": 1, "series_index": 1, "ingest_exclusions": 1, "radiomics_batch": 1,
-                      "radiomics_robustness_batch": 1, "icc": 1} | RADIOMICS_MERGES | AFTER_TABLES
+                      "radiomics_robustness_batch": 1, "icc": 1, "withdraw": 1} | RADIOMICS_MERGES | AFTER_TABLES
     after = {p: p.stat().st_mtime_ns for p in before}
     assert after == before
     index = pd.read_parquet(workdir / "results/ingest/series_index.parquet")

@@ -15,6 +15,7 @@ from spinestudy.provenance.snapshot import NUMBER_COLUMNS, PATIENT_COLUMNS, Snap
 
 HISTORY = ["version", "date", "commit"]
 RELEASES = ["name", "version", "date"]
+WITHDRAWN = "withdrawn"  # the digest of a withdrawn patient in stored versions
 
 
 class VersionNotFound(LookupError):
@@ -88,3 +89,17 @@ def prune(root: Path, keep: int) -> list[str]:
     for version in gone:
         shutil.rmtree(root / "versions" / version)
     return gone
+
+
+def withdraw(root: Path, patients: set[tuple[str, str]]) -> list[str]:
+    """Replace the digests of these (centre, pseudonym) patients by `withdrawn` in every stored version (their
+    data go, the record that they were there stays); return the versions changed."""
+    changed = []
+    for path in sorted(Path(root).glob("versions/*/patients.csv")):
+        table = _table(path, PATIENT_COLUMNS)
+        hit = [(centre, patient) in patients for centre, patient in zip(table["centre"], table["patient"])]
+        if (table.loc[hit, "digest"] != WITHDRAWN).any():
+            table.loc[hit, "digest"] = WITHDRAWN
+            table.to_csv(path, index=False)
+            changed.append(path.parent.name)
+    return changed

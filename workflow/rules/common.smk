@@ -118,14 +118,27 @@ def per_batch(pattern, keep=lambda patient: True):
     """Input function: pattern expanded over every centre's batches that hold a patient `keep` accepts."""
 
     def inputs(wildcards):
-        return [
-            pattern.format(centre=c, batch=b)
-            for c in IMAGING_CENTRES
-            for b, patients in batches(c).items()
-            if any(map(keep, patients))
-        ]
+        return [pattern.format(centre=c, batch=b) for c, groups in delivery(wildcards, keep).items() for b in groups]
 
     return inputs
+
+
+def delivery(wildcards, keep=lambda patient: True):
+    """Centre -> batch -> pseudonyms delivered now, of the batches that hold a patient `keep` accepts."""
+    return {
+        c: {b: sorted(patients) for b, patients in batches(c).items() if any(map(keep, patients))}
+        for c in IMAGING_CENTRES
+    }
+
+
+def demo_manifest(wildcards):
+    """In demo mode the generated cohort's manifest (waits for the demo_cohort checkpoint), else nothing."""
+    return [checkpoints.demo_cohort.get().output[0]] if config["cohort"] == "demo" else []
+
+
+def batch_files(*batch_rules):
+    """The output and log patterns of per-batch rules: what a batch's jobs write, under results/ and logs/."""
+    return list(dict.fromkeys(str(f) for r in batch_rules for f in [*r.output, *r.log]))
 
 
 def table_files(wildcards):
