@@ -25,14 +25,19 @@ def batches(patients: int, digits: int) -> int:
                     for i in range(patients // 2)}) for c in "AB")
 
 
+def dag_rows(*args: str) -> dict[tuple[int, str], list[str]]:
+    """The DAG benchmark's table, robustness on every patient: (patients, batch_digits) -> the other columns."""
+    out = bench("dag.py", *args, "--robustness-sample", "1")
+    return {(int(r[0]), r[1]): r[2:] for r in map(str.split, out.splitlines()) if r and r[0].isdigit()}
+
+
 def test_dag_benchmark_plans_one_job_per_patient_in_a_small_study_and_batches_a_large_one():
-    out = bench("dag.py", "--patients", "50", "1002", "--batch-digits", "auto", "0", "--robustness-sample", "1")
-    rows = {(int(r[0]), r[1]): r[2:] for r in map(str.split, out.splitlines()) if r and r[0].isdigit()}
-    assert list(rows) == [(50, "auto"), (50, "0"), (1002, "auto"), (1002, "0")]
+    rows = dag_rows("--patients", "50", "--batch-digits", "auto", "0") | dag_rows("--patients", "1002")  # default
+    assert list(rows) == [(50, "auto"), (50, "0"), (1002, "auto")]
     stages = {key: [int(n) for n in row[:3]] for key, row in rows.items()}  # ingestion, radiomics, robustness
     assert stages[50, "auto"] == [50] * 3  # one job per patient (every patient is in the robustness sample)
+    assert stages[50, "0"] == [2] * 3  # an explicit batch_digits overrides auto: 0 is one job per centre
     assert stages[1002, "auto"] == [batches(1002, 2)] * 3 and 256 < batches(1002, 2) < 1002  # 2 digits
-    assert stages[50, "0"] == stages[1002, "0"] == [2] * 3  # explicit batch_digits 0: one job per centre
     others = {int(row[3]) - sum(stages[key]) for key, row in rows.items()}  # merges, statistics, figures, report
     assert len(others) == 1 and others.pop() > 20
     assert all(float(n) > 0 for row in rows.values() for n in row[4:7])  # dry-run wall and CPU seconds, jobs/s
