@@ -23,6 +23,7 @@ def test_images_pattern_or_mapping_is_valid_instead_of_dicom(config):
     "change, named",
     [
         (lambda c: c.update(cohort="demos"), "cohort: 'demos' is not one of ['demo', 'own']"),
+        (lambda c: c.update(batch_digits=13), "batch_digits: 13 is not valid under any of the given schemas"),
         (lambda c: c["ingest"].update(sequences=["T3"]), "ingest/sequences/0"),
         (lambda c: c["ingest"]["sequence_rules"].append({"sequence": "T1", "tr": [1]}), "ingest/sequence_rules/7/tr"),
         (lambda c: c["centres"]["A"].update(dicm="x"), "centres/A: Additional properties are not allowed ('dicm'"),

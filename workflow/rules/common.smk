@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from spinestudy import ids, pseudonym
+from spinestudy.batch import auto_digits
 from spinestudy.ingest import images
 from spinestudy.ingest.sources import walk
 from spinestudy.tables.procedure_dates import procedure_dates
@@ -70,35 +71,43 @@ def patient_folders(centre):
 
 
 @functools.cache
-def _batches(centre):
-    groups = {}
-    for folder, identifier in patient_folders(centre).items():
-        patient = pseudonym.patient(KEY, centre, identifier)
-        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = folder
-    return groups
-
-
-@functools.cache
-def _image_batches(centre):
-    """Batch -> {pseudonym: images.PatientImages} of a centre with `images:` (its files found by the pattern)."""
-    groups = {}
+def _patients(centre):
+    """Pseudonym -> patient folder or archive (DICOM centres) or images.PatientImages (`images:` centres)."""
+    if centre not in IMAGE_CENTRES:
+        return {pseudonym.patient(KEY, centre, i): folder for folder, i in patient_folders(centre).items()}
     found = images.find_patients(config["centres"][centre]["images"], config["ingest"]["sequences"])
+    patients = {}
     for name, files in found.items():
         try:
             identifier = ids.normalise(name, config["centres"][centre].get("ids"))
         except ids.IdError as exc:
             raise WorkflowError(f"centre {centre}: image id {name!r} {exc} (config: centres/{centre}/ids)")
-        patient = pseudonym.patient(KEY, centre, identifier)
-        groups.setdefault(patient[: 1 + config["batch_digits"]], {})[patient] = files
+        patients[pseudonym.patient(KEY, centre, identifier)] = files
+    return patients
+
+
+@functools.cache
+def batch_digits():
+    """config batch_digits; `auto`: chosen from the study's patients with images (batch.auto_digits)."""
+    if config["batch_digits"] != "auto":
+        return config["batch_digits"]
+    return auto_digits(sum(len(_patients(c)) for c in IMAGING_CENTRES))
+
+
+@functools.cache
+def _batches(centre):
+    groups = {}
+    for patient, source in _patients(centre).items():
+        groups.setdefault(patient[: 1 + batch_digits()], {})[patient] = source
     return groups
 
 
 def batches(centre):
-    """Batch -> {pseudonym: patient folder} for a centre (one folder or <id>.zip per patient under its DICOM root). A
-    batch is the patients whose pseudonyms share their first `batch_digits` hex digits, so a new patient
-    never moves another to a different batch."""
+    """Batch -> {pseudonym: patient folder, archive or images.PatientImages} for a centre. A batch is the
+    patients whose pseudonyms share their first batch_digits() hex digits, so a new patient never moves
+    another to a different batch (unless `auto` changes the digits: batch.auto_digits)."""
     cohort_ready()
-    return (_image_batches if centre in IMAGE_CENTRES else _batches)(centre)
+    return _batches(centre)
 
 
 def batch(wildcards):

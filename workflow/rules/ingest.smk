@@ -1,4 +1,4 @@
-# DICOM ingestion: one job per batch of patient folders (config batch_digits; by default one patient),
+# DICOM ingestion: one job per batch of patient folders (config batch_digits; auto: one patient up to 1,000),
 # then the cohort-wide index and exclusion log. Files are named by keyed labels in results/; the label ->
 # path lookups go to logs/ingest/files/, the SeriesDescriptions as written to logs/ingest/descriptions/
 # (local, never under results/).
