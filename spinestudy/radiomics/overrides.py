@@ -7,6 +7,9 @@ PyRadiomics' own code; `faster()` installs them and restores PyRadiomics afterwa
 - GLCM sum and difference marginals (`pxAddy`, `pxSuby` of `RadiomicsGLCM._calculateCoefficients`): PyRadiomics
   sums each diagonal with one boolean mask per grey level sum or difference; `numpy.bincount` adds the same
   entries in the same (row-major) order, one pass for all of them.
+- Discretisation (`RadiomicsFeaturesBase._applyBinning`): each of the six feature classes of an image bins the
+  same values in the same mask with the same settings; the first one's result is reused while values, mask and
+  settings compare equal (`_binned`).
 - GLCM MCC (`RadiomicsGLCM.getMCCFeatureValue`), the second largest eigenvalue of
   Q(i, j) = sum_k p(i, k) p(j, k) / (px(i) py(k) + eps) per angle: see `_mcc`.
 """
@@ -14,10 +17,11 @@ PyRadiomics' own code; `faster()` installs them and restores PyRadiomics afterwa
 import contextlib
 
 import numpy as np
-from radiomics import glcm, imageoperations
+from radiomics import base, glcm, imageoperations
 
 _PYRADIOMICS = {
     (imageoperations, "getBinEdges"): imageoperations.getBinEdges,
+    (base.RadiomicsFeaturesBase, "_applyBinning"): base.RadiomicsFeaturesBase._applyBinning,
     (glcm.RadiomicsGLCM, "_calculateCoefficients"): glcm.RadiomicsGLCM._calculateCoefficients,
     (glcm.RadiomicsGLCM, "getMCCFeatureValue"): glcm.RadiomicsGLCM.getMCCFeatureValue,
 }
@@ -31,6 +35,31 @@ SKEW = 1e-6
 def bin_edges(values: np.ndarray, **kwargs) -> np.ndarray:
     """PyRadiomics' getBinEdges given only the values' minimum and maximum, which are all its edges depend on."""
     return _PYRADIOMICS[imageoperations, "getBinEdges"](np.array([np.min(values), np.max(values)]), **kwargs)
+
+
+_last_binning: list = []  # [(values, mask, settings), (binned, grey levels, Ng)] of the latest binning
+
+
+def _equal(a: dict, b: dict) -> bool:
+    """Settings dictionaries equal (False where a value does not compare to one truth value)."""
+    try:
+        return bool(a == b)
+    except ValueError:
+        return False
+
+
+def _binned(self, matrix: np.ndarray) -> np.ndarray:
+    """RadiomicsFeaturesBase._applyBinning, run by PyRadiomics once per (values, mask, settings): a class binning
+    values, mask and settings equal to the previous call's gets copies of that call's results."""
+    if _last_binning:
+        (values, mask, settings), (binned, levels, Ng) = _last_binning
+        if _equal(settings, self.settings) and np.array_equal(mask, self.maskArray) and np.array_equal(values, matrix):
+            self.coefficients["grayLevels"], self.coefficients["Ng"] = levels.copy(), Ng
+            return binned.copy()
+    inputs = matrix.copy(), self.maskArray.copy(), dict(self.settings)
+    binned = _PYRADIOMICS[base.RadiomicsFeaturesBase, "_applyBinning"](self, matrix)
+    _last_binning[:] = [inputs, (binned.copy(), self.coefficients["grayLevels"].copy(), self.coefficients["Ng"])]
+    return binned
 
 
 def _diagonal_sums(P: np.ndarray, index: np.ndarray, length: int) -> np.ndarray:
@@ -91,6 +120,7 @@ def _mcc(self) -> np.ndarray:
 
 _FASTER = {
     (imageoperations, "getBinEdges"): bin_edges,
+    (base.RadiomicsFeaturesBase, "_applyBinning"): _binned,
     (glcm.RadiomicsGLCM, "_calculateCoefficients"): _glcm_coefficients,
     (glcm.RadiomicsGLCM, "getMCCFeatureValue"): _mcc,
 }
@@ -104,5 +134,6 @@ def faster():
     try:
         yield
     finally:
+        _last_binning.clear()
         for (owner, name), original in _PYRADIOMICS.items():
             setattr(owner, name, original)
