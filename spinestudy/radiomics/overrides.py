@@ -5,8 +5,8 @@ PyRadiomics' own code; `faster()` installs them and restores PyRadiomics afterwa
 - Bin edges (`imageoperations.getBinEdges`) depend only on the values' minimum and maximum: PyRadiomics finds
   them with Python's builtin min and max element by element, numpy gives the same two numbers.
 - GLCM sum and difference marginals (`pxAddy`, `pxSuby` of `RadiomicsGLCM._calculateCoefficients`): PyRadiomics
-  sums each diagonal with one boolean mask per grey level sum or difference; `numpy.bincount` adds the same
-  entries in the same (row-major) order, one pass for all of them.
+  sums each diagonal with one boolean mask per grey level sum or difference, numpy adding the entries of each
+  angle in row-major order; `numpy.bincount` adds the same entries in the same order, one pass for all of them.
 - Discretisation (`RadiomicsFeaturesBase._applyBinning`): each of the six feature classes of an image bins the
   same values in the same mask with the same settings; the first one's result is reused while values, mask and
   settings compare equal (`_binned`).
@@ -74,7 +74,8 @@ def _glcm_coefficients(self) -> None:
     """RadiomicsGLCM._calculateCoefficients with pxAddy and pxSuby summed by `_diagonal_sums`. Its other
     coefficients are PyRadiomics' own expressions, repeated here because its method computes them together
     with the slow sums (a hand-written copy, kept to its lines)."""
-    if self.P_glcm.shape[0] != 1:  # voxel-based: PyRadiomics' own
+    if self.P_glcm.shape[0] != 1 or self.P_glcm.shape[3] < 2:  # voxel-based, or one (weighted) angle, whose
+        # diagonal sums numpy adds pairwise rather than in order: PyRadiomics' own
         return _PYRADIOMICS[glcm.RadiomicsGLCM, "_calculateCoefficients"](self)
     P_glcm, Ng, eps = self.P_glcm, self.coefficients["Ng"], np.spacing(1)
     levels = self.coefficients["grayLevels"].astype("float")
@@ -129,11 +130,12 @@ _FASTER = {
 @contextlib.contextmanager
 def faster():
     """PyRadiomics with this module's replacements, for the block only (PyRadiomics is restored afterwards)."""
+    before = {key: getattr(*key) for key in _FASTER}
     for (owner, name), replacement in _FASTER.items():
         setattr(owner, name, replacement)
     try:
         yield
     finally:
         _last_binning.clear()
-        for (owner, name), original in _PYRADIOMICS.items():
+        for (owner, name), original in before.items():
             setattr(owner, name, original)
