@@ -139,7 +139,8 @@ def main() -> None:
         if not compared:
             sys.exit("no ROI was extracted by both: see PyRadiomics' errors above")
         print(f"                   wall       CPU\n"
-              f"pyradiomics CLI : {t_plain:6.1f} s  {cpu_plain:6.1f} s\nspinestudy      : {t_ours:6.1f} s  {cpu_ours:6.1f} s\n"
+              f"pyradiomics CLI : {t_plain:6.1f} s  {cpu_plain:6.1f} s\n"
+              f"spinestudy      : {t_ours:6.1f} s  {cpu_ours:6.1f} s\n"
               f"speed-up        : {t_plain / t_ours:6.2f} x  {cpu_plain / cpu_ours:6.2f} x\n"
               f"largest relative difference over {compared} ROIs: {worst:.2e} ({where})")
 

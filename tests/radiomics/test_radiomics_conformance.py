@@ -5,8 +5,9 @@ parameter files and the project's, each as written and with preCrop flipped, on 
 Each cell also checks the path taken: shared filters (own grid), resampled crops (resampling, with or without
 preCrop, which PyRadiomics then ignores) or PyRadiomics' own. Same feature names, values within 1e-4 relative
 where the shared-filter path crops the LoG (ITK's recursive Gaussian, cut 12 sigma out) and 1e-9 everywhere
-else (the resampled path included); where PyRadiomics refuses an ROI, spinestudy gives its reason. A file whose padDistance is narrower than its LoG kernel (exampleCT: 10 voxels at 1 mm, sigma up to
-5 mm) runs too. The images are small crops (equality needs no realistic size) so that every cell stays cheap.
+else (the resampled path included); where PyRadiomics refuses an ROI, spinestudy gives its reason. A file
+whose padDistance is narrower than its LoG kernel (exampleCT: 10 voxels at 1 mm, sigma up to 5 mm) runs too.
+The images are small crops (equality needs no realistic size) so that every cell stays cheap.
 """
 
 from pathlib import Path

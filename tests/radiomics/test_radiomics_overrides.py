@@ -55,7 +55,8 @@ def test_overrides_give_pyradiomics_values(name, series, monkeypatch):
     settings = SETTINGS[name] | {"label": 1}
     bbox, _ = imageoperations.checkMask(image, mask, **settings)
     images = [(image, "original")]
-    images += [(f, n) for f, n, _ in imageoperations.getWaveletImage(image, mask) if n in ("wavelet-LLH", "wavelet-HHH")]
+    wavelets = imageoperations.getWaveletImage(image, mask)
+    images += [(f, n) for f, n, _ in wavelets if n in ("wavelet-LLH", "wavelet-HHH")]
     images += [(f, n) for f, n, _ in imageoperations.getLBP3DImage(image, mask, label=1)]
     plain = _features(settings, images, mask, bbox)
     own_mcc = overrides._PYRADIOMICS[glcm.RadiomicsGLCM, "getMCCFeatureValue"]
