@@ -8,12 +8,13 @@ cropped to the ROIs' bounding box plus the filter's reach (`fast_path.filter_box
 image. Every other image type still sees the whole image PyRadiomics would give it: square, square root,
 logarithm and exponential scale by the image's maximum, and LBP3D thresholds spline-interpolated neighbours
 against the centre voxel, a test that rounding-level differences of a cropped spline prefilter flip wherever
-neighbours equal the centre (common in integer MR data). Otherwise (preCrop, resampling, resegmentation,
-2-D images, force2D) every ROI takes PyRadiomics' own extraction; diagnostics name the path taken.
-PyRadiomics' bin edges are computed from the values' extremes with numpy (`_bin_edges`): same edges.
+neighbours equal the centre (common in integer MR data). With resampling, PyRadiomics filters each ROI's own
+resampled crop whole: each ROI takes that crop (PyRadiomics' resampleImage) through the same steps, with only
+wavelet and gradient cropped further (bit-identical). Otherwise (preCrop without resampling, resegmentation,
+2-D images, force2D) every ROI takes PyRadiomics' own extraction; diagnostics name the path taken. On every
+path a few PyRadiomics internals are replaced by faster computations of their values (`overrides`).
 """
 
-import contextlib
 import copy
 import functools
 import hashlib
@@ -29,42 +30,33 @@ import threadpoolctl
 from radiomics import featureextractor, imageoperations
 
 from spinestudy.exclusions import Exclusion
-from spinestudy.radiomics import fast_path, masks
+from spinestudy.radiomics import fast_path, log_filter, masks, overrides
 
 STAGE = "radiomics"
 KEYS = ["centre", "patient", "label", "structure"]
 SHARED = "shared filters"
+RESAMPLED = "resampled crops"
 
 
 def extractor(params: str | Path) -> featureextractor.RadiomicsFeatureExtractor:
-    """A PyRadiomics extractor for a parameter file, validated by PyRadiomics' own schema (pykwalify)."""
-    return featureextractor.RadiomicsFeatureExtractor(str(params))
+    """A PyRadiomics extractor for a parameter file, validated by PyRadiomics' own schema (pykwalify). The
+    validation costs about 0.7 s: a batch job's patients share one extractor while the file is unchanged."""
+    stat = Path(params).stat()
+    return _extractor(str(Path(params).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _extractor(params: str, mtime_ns: int, size: int) -> featureextractor.RadiomicsFeatureExtractor:
+    return featureextractor.RadiomicsFeatureExtractor(params)
 
 
 def extraction_path(ex: featureextractor.RadiomicsFeatureExtractor, image: sitk.Image) -> str:
-    """The path a series' extraction takes: 'shared filters' or 'pyradiomics (<why>)' (diagnostics column)."""
+    """The path a series' extraction takes: 'shared filters', 'resampled crops' or 'pyradiomics (<why>)'
+    (diagnostics column)."""
     reason = fast_path.own_path_reason(ex.settings, image)
-    return f"pyradiomics ({reason})" if reason else SHARED
-
-
-_PYRADIOMICS_BIN_EDGES = imageoperations.getBinEdges
-
-
-def _bin_edges(values: np.ndarray, **kwargs) -> np.ndarray:
-    """PyRadiomics' getBinEdges given only the values' minimum and maximum, which are all its edges depend on
-    (bin width and bin count alike). It finds them with Python's builtin min and max, element by element: a
-    tenth of the whole extraction time; numpy's give the same two numbers."""
-    return _PYRADIOMICS_BIN_EDGES(np.array([np.min(values), np.max(values)]), **kwargs)
-
-
-@contextlib.contextmanager
-def _fast_bin_edges():
-    """PyRadiomics' binning with `_bin_edges`, for this extraction only (PyRadiomics itself is left as it is)."""
-    imageoperations.getBinEdges = _bin_edges
-    try:
-        yield
-    finally:
-        imageoperations.getBinEdges = _PYRADIOMICS_BIN_EDGES
+    if reason:
+        return f"pyradiomics ({reason})"
+    return RESAMPLED if fast_path.resamples(ex.settings) else SHARED
 
 
 def _checked(image: sitk.Image, mask: sitk.Image, settings: dict) -> tuple[sitk.Image, np.ndarray]:
@@ -88,10 +80,12 @@ def _enabled(ex, types: list[str] | None) -> dict:
     return {t: custom for t, custom in ex.enabledImagetypes.items() if types is None or t in types}
 
 
-def _shared_filter_features(ex, image: sitk.Image, rois: dict, wanted: dict, settings: dict) -> dict[str, dict]:
+def _shared_filter_features(ex, image: sitk.Image, rois: dict, wanted: dict, settings: dict,
+                            cropped: tuple[str, ...] = fast_path.CROPPED) -> dict[str, dict]:
     """Features of ROIs that share one 3-D image grid (name -> (binary mask, bounding box)). Each filter runs
-    once for all of them: LoG, wavelet and gradient on the image cropped to `fast_path.filter_box` of the ROIs'
-    bounding box, the other image types on the whole image, as PyRadiomics would."""
+    once for all of them: the `cropped` ones (LoG, wavelet, gradient) on the image cropped to
+    `fast_path.filter_box` of the ROIs' bounding box, the other image types on the whole image, as PyRadiomics
+    would."""
     features = {name: ex.computeShape(image, mask, bbox, **settings) for name, (mask, bbox) in rois.items()}
     boxes = {n: (bbox[0::2], bbox[1::2] + 1) for n, (_, bbox) in rois.items()}  # [lower, upper) per axis
     cropped_masks = {n: mask[tuple(map(slice, *boxes[n]))] for n, (mask, _) in rois.items()}
@@ -103,17 +97,33 @@ def _shared_filter_features(ex, image: sitk.Image, rois: dict, wanted: dict, set
         if tuple(users) not in unions:
             unions[tuple(users)] = functools.reduce(sitk.Or, (rois[n][0] for n in users))
         lower, source = np.zeros(3, int), (image, unions[tuple(users)])
-        if image_type in fast_path.CROPPED:
-            lower, upper = fast_path.filter_box(image_type, custom, settings, image,
-                                                np.min([boxes[n][0] for n in users], axis=0),
-                                                np.max([boxes[n][1] for n in users], axis=0))
+        box = np.min([boxes[n][0] for n in users], axis=0), np.max([boxes[n][1] for n in users], axis=0)
+        if image_type in cropped:
+            lower, upper = fast_path.filter_box(image_type, custom, settings, image, *box)
             source = tuple(item[tuple(map(slice, lower, upper))] for item in source)
-        images = getattr(imageoperations, f"get{image_type}Image")(*source, **settings | (custom or {}))
+        if image_type == "LoG":  # only on the ROIs' box, with getLoGImage's values there (log_filter)
+            images = log_filter.log_images(source[0], box[0] - lower, box[1] - lower, **settings | (custom or {}))
+            lower = box[0]
+        else:
+            images = getattr(imageoperations, f"get{image_type}Image")(*source, **settings | (custom or {}))
         for filtered, name, kwargs in images:
             for n in users:
                 f_image = filtered[tuple(map(slice, boxes[n][0] - lower, boxes[n][1] - lower))]
                 features[n].update(ex.computeFeatures(f_image, cropped_masks[n], name, **kwargs))
     return {n: {k: float(v) for k, v in f.items()} for n, f in features.items()}
+
+
+def _resampled_features(ex, image: sitk.Image, mask: sitk.Image, types: list[str] | None,
+                        settings: dict) -> dict[str, float]:
+    """One ROI as PyRadiomics extracts it with resampling: PyRadiomics' resampleImage gives the ROI's crop (its box
+    plus padDistance, on the new grid), which PyRadiomics then filters whole. That crop is the image of
+    `_shared_filter_features`, cropping only the filters whose values stay bit-identical (no LoG)."""
+    if not (sitk.GetArrayViewFromImage(mask) == settings["label"]).any():
+        imageoperations.getMask(mask, **settings)  # raises PyRadiomics' own error
+    mask = sitk.Cast(mask, sitk.sitkUInt32)  # as PyRadiomics' getMask
+    crop, crop_mask = imageoperations.resampleImage(image, mask, **settings)
+    rois = {"roi": _checked(crop, crop_mask, settings)}
+    return _shared_filter_features(ex, crop, rois, {"roi": types}, settings, fast_path.CROPPED_EXACT)["roi"]
 
 
 def _pyradiomics_features(ex, image: sitk.Image, mask: sitk.Image, types: list[str] | None,
@@ -129,16 +139,20 @@ def extract_series(ex: featureextractor.RadiomicsFeatureExtractor, image: sitk.I
     """Features '{imagetype}_{class}_{feature}' of every ROI (name -> binary mask, 1 inside, on the image's
     grid) of one series, or the reason PyRadiomics gave for an unusable ROI. `image` is already normalised if
     the parameters ask for it; `image_types` restricts an ROI to some of the parameter file's image types.
-    The path is `extraction_path`'s: shared filters, or PyRadiomics' own extraction ROI by ROI."""
+    The path is `extraction_path`'s: shared filters, resampled crops ROI by ROI, or PyRadiomics' own extraction
+    ROI by ROI."""
     settings = ex.settings | {"label": 1, "normalize": False}
     wanted = image_types or {}
     own_path = bool(fast_path.own_path_reason(settings, image))
+    resampled = not own_path and fast_path.resamples(settings)
     results, shared = {}, {}
-    with _fast_bin_edges():
+    with overrides.faster():
         for name, mask in rois.items():
             try:
                 if own_path:
                     results[name] = _pyradiomics_features(ex, image, mask, wanted.get(name), settings)
+                elif resampled:
+                    results[name] = _resampled_features(ex, image, mask, wanted.get(name), settings)
                 else:
                     shared[name] = _checked(image, mask, settings)
             except (ValueError, AssertionError) as exc:  # PyRadiomics' mask checks; asserts on the settings' axes

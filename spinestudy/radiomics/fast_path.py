@@ -1,10 +1,12 @@
 """When spinestudy's shared-filter fast path gives PyRadiomics' own values, and how far each filter's crop reaches.
 
-The fast path filters a series once for all its ROIs and runs LoG, wavelet and gradient on the ROIs' box plus
-the filter's reach. That equals PyRadiomics filtering the whole image only where PyRadiomics does filter the
-whole image on the image's own grid, in 3-D: not with preCrop (PyRadiomics filters the ROI's box plus
-padDistance), resampling (each ROI's own resampled crop), resegmentation, a 2-D image or force2D. Such a
-series takes PyRadiomics' own path (`own_path_reason`).
+The shared-filter path filters a series once for all its ROIs and runs LoG, wavelet and gradient on the ROIs'
+box plus the filter's reach. That equals PyRadiomics filtering the whole image where PyRadiomics does filter
+the whole image on the image's own grid, in 3-D. With resampling (`resamples`), PyRadiomics filters each ROI's
+own resampled crop whole: the resampled path takes that crop as the image, ROI by ROI, and crops only the
+filters whose values stay bit-identical (`CROPPED_EXACT`). preCrop without resampling (PyRadiomics filters the
+ROI's box plus padDistance), resegmentation, a 2-D image or force2D take PyRadiomics' own path
+(`own_path_reason`).
 """
 
 import numpy as np
@@ -12,6 +14,9 @@ import SimpleITK as sitk
 from radiomics import imageoperations
 
 CROPPED = ("LoG", "Wavelet", "Gradient")
+# The filters whose values in the ROI's box are bit-identical on the box plus their reach (LoG's recursive
+# Gaussian is not: 1e-4 relative, see LOG_TRUNCATE): the resampled path crops only these.
+CROPPED_EXACT = ("Wavelet", "Gradient")
 # ITK's recursive (Deriche) LoG: its impulse response falls to 1e-5 of its peak 8 sigma out (which left LoG
 # percentiles of demo T2 volumes 1.4e-4 off) and below 1e-7 at 12 sigma.
 LOG_TRUNCATE = 12
@@ -19,16 +24,21 @@ LOG_TRUNCATE = 12
 LOG_MIN_SIZE = 4
 
 
+def resamples(settings: dict) -> bool:
+    """Whether PyRadiomics resamples each ROI's crop (loadImage: both settings given; preCrop is then unused)."""
+    return settings.get("resampledPixelSpacing") is not None and settings.get("interpolator") is not None
+
+
 def own_path_reason(settings: dict, image: sitk.Image) -> str:
-    """Why a series must take PyRadiomics' own path with these settings ('' when the fast path gives its values)."""
+    """Why a series must take PyRadiomics' own path with these settings ('' when a fast path gives its values)."""
     reasons = {
         "2-D image": image.GetDimension() != 3,
         "force2D": bool(settings.get("force2D")),
-        "resampling": settings.get("resampledPixelSpacing") is not None and settings.get("interpolator") is not None,
-        "preCrop": bool(settings.get("preCrop")),
+        "preCrop": bool(settings.get("preCrop")) and not resamples(settings),
         "resegmentRange": settings.get("resegmentRange") is not None,
     }
-    return ", ".join(reason for reason, applies in reasons.items() if applies)
+    reason = ", ".join(reason for reason, applies in reasons.items() if applies)
+    return f"{reason}, resampling" if reason and resamples(settings) else reason
 
 
 def _pad_voxels(image_type: str, settings: dict, spacing: np.ndarray) -> np.ndarray:

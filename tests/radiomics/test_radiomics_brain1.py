@@ -13,8 +13,8 @@ import yaml
 
 from spinestudy.radiomics import extract as rx
 
-# brain1_2d needs a single-slice mask (PyRadiomics cuts one in its test). Resampling and resegmentation take
-# PyRadiomics' own path (radiomics.fast_path.own_path_reason).
+# brain1_2d needs a single-slice mask (PyRadiomics cuts one in its test). Resampling takes the resampled path,
+# resegmentation PyRadiomics' own (radiomics.fast_path.own_path_reason).
 CASES = ["brain1", "brain1_FBN", "brain1_normalization", "brain1_resampling", "brain1_resegmentation"]
 CLASSES = ["shape", "shape2D", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm"]
 
