@@ -52,9 +52,9 @@ def write(features: Path, raw: Path, gradings: Path, settings: dict, out_lasso: 
     gradings = pd.read_parquet(gradings)
     rows, notes = lesions(pd.read_parquet(raw), gradings)
     Path(out_lasso).parent.mkdir(parents=True, exist_ok=True)
-    if not_applicable(rows):
-        applicable.frame(LASSO_COLUMNS, not_applicable(rows)).to_csv(out_lasso, index=False)
-        Path(out_classifier).write_text(json.dumps({"note": not_applicable(rows)}, indent=2))
+    if reason := not_applicable(rows):
+        applicable.frame(LASSO_COLUMNS, reason).to_csv(out_lasso, index=False)
+        Path(out_classifier).write_text(json.dumps({"note": reason}, indent=2))
         return
     x, y, groups, more = design(rows, settings)
     harmonised, *_ = design(lesions(pd.read_parquet(features), gradings)[0], settings)

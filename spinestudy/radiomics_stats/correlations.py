@@ -41,8 +41,8 @@ def per_patient(rows: pd.DataFrame, columns: list[str], cfg: dict, size: str) ->
 
 def table(rows: pd.DataFrame, patients: pd.DataFrame, selected: list[str], settings: dict) -> pd.DataFrame:
     """One row per feature, outcome and method."""
-    if not_applicable(rows):
-        return applicable.frame(COLUMNS, not_applicable(rows))
+    if reason := not_applicable(rows):
+        return applicable.frame(COLUMNS, reason)
     cfg = DEFAULTS | settings.get("correlations", {})
     shape = SHAPE | settings.get("shape", {})
     morphological = shape_columns(rows, shape)

@@ -30,8 +30,8 @@ def write(perturbed: list[Path], settings: dict, out: Path) -> None:
 
 def icc_table(rows: pd.DataFrame, settings: dict) -> pd.DataFrame:
     """ICC(3,1) of every feature over the ROIs present in every perturbation."""
-    if not_applicable(rows):
-        return applicable.frame(COLUMNS, not_applicable(rows))
+    if reason := not_applicable(rows):
+        return applicable.frame(COLUMNS, reason)
     cfg = DEFAULTS | settings.get("robustness", {})
     rows = rows.assign(roi=rows["centre"] + "/" + rows["patient"] + "/" + rows["structure"])
     return pd.DataFrame([icc(rows, f, cfg) for f in feature_columns(rows.drop(columns="roi"))], columns=COLUMNS)

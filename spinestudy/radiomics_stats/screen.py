@@ -37,8 +37,8 @@ def mwu_table(rows: pd.DataFrame, settings: dict) -> pd.DataFrame:
     not-applicable row without radiomics features."""
     cfg = DEFAULTS | settings.get("screen", {})
     a, b = settings.get("contrast", [1, 2])
-    if not_applicable(rows):
-        return applicable.frame(MWU_COLUMNS, not_applicable(rows))
+    if reason := not_applicable(rows):
+        return applicable.frame(MWU_COLUMNS, reason)
     columns = feature_columns(rows)
     x, y = (rows.loc[rows["modic"] == t, columns].to_numpy(float) for t in (a, b))
     n1, n2 = (np.isfinite(v).sum(axis=0) for v in (x, y))

@@ -89,8 +89,8 @@ def shape_table(rows: pd.DataFrame, settings: dict) -> pd.DataFrame:
     cfg = DEFAULTS | settings.get("shape", {})
     types, min_lesions = settings.get("modic_types", MODIC_TYPES), settings.get("min_lesions", 2)
     columns = shape_columns(rows, cfg)
-    if not_applicable(rows):
-        return applicable.frame(SHAPE_COLUMNS, not_applicable(rows))
+    if reason := not_applicable(rows):
+        return applicable.frame(SHAPE_COLUMNS, reason)
     if not columns:
         raise ValueError(f"no {cfg['sequence']}_{cfg['image_type']}_shape_* columns in the feature table")
     out = []
