@@ -1,5 +1,5 @@
 """Withdrawal: the per-batch outputs of patients no longer delivered go, their stored digests too, and the
-ledger says who was withdrawn (tests/test_withdraw.py runs it in the workflow)."""
+ledger says who was withdrawn (tests/test_withdraw_workflow.py runs it in the workflow)."""
 
 import pandas as pd
 
