@@ -1,6 +1,8 @@
 """The Snakemake DAG end to end on a small generated demo cohort: outputs, PHI, incremental reruns."""
 
 import gzip
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -194,6 +196,23 @@ def test_snakemake_report_has_every_caption(workdir):
     for figure in ("flow", "prevalence", "forest", "agreement", "shape_by_modic", "classifier"):
         assert f"{figure}.html" in page, figure
     assert "Table 1: general characteristics" in page and "Eligibility flow" in page
+
+
+# RuDDS on this demo: sha256 of every CSV under results/stats and results/radiomics_stats and of every manuscript
+# table (results/manuscript: Markdown and LaTeX), recorded before the study-file redesign (issue 23) moved any code.
+# A refactor that changes one byte fails here; a change meant to alter an output records the new digest in the
+# same commit and says why.
+RUDDS_DIGESTS = Path(__file__).with_name("rudds_digests.json")
+DIGESTED = {"stats": "*.csv", "radiomics_stats": "*.csv", "manuscript": "*.*"}
+
+
+def test_rudds_outputs_are_byte_identical_to_the_recorded_digests(workdir):
+    results = workdir / "results"
+    found = {str(path.relative_to(results)): hashlib.sha256(path.read_bytes()).hexdigest()
+             for folder, pattern in DIGESTED.items() for path in sorted((results / folder).rglob(pattern))}
+    recorded = json.loads(RUDDS_DIGESTS.read_text())
+    changed = sorted(name for name in recorded.keys() & found.keys() if recorded[name] != found[name])
+    assert (changed, sorted(found.keys() - recorded.keys()), sorted(recorded.keys() - found.keys())) == ([], [], [])
 
 
 def test_second_run_has_nothing_to_do(workdir):
