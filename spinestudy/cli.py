@@ -50,6 +50,7 @@ def _pseudonym(args) -> None:
 def _tables(args) -> None:
     import yaml
 
+    from spinestudy import study
     from spinestudy.tables.coverage import CoverageError
     from spinestudy.tables.merge import build_tables
     from spinestudy.tables.readers import TableError
@@ -63,8 +64,9 @@ def _tables(args) -> None:
         build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
                      on_invalid=settings["on_invalid"], mcid_threshold=settings["mcid_threshold"],
                      study_window=settings["study_window"], min_patients=settings["min_patients"],
-                     resolution=settings.get("reader_resolution", "first"), lookup=args.lookup)
-    except (TableError, CoverageError) as exc:
+                     resolution=settings.get("reader_resolution", "first"), lookup=args.lookup,
+                     study=config.get("study", study.DEFAULT))
+    except (TableError, CoverageError, study.StudyError) as exc:
         raise SystemExit(str(exc)) from None
     print(f"tables written to {args.out}")
 

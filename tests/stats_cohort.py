@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from spinestudy import study
 from spinestudy.demo import tables as demo_tables
 from spinestudy.stats import associations, lasso
 from spinestudy.tables import derived, merge
-from spinestudy.tables.schemas import KEY, Analysis, dtypes
+from spinestudy.tables.schemas import KEY, dtypes
+from spinestudy.tables.schemas import tables as study_tables
+
+RUDDS = study_tables(study.load("rudds"))
 
 
 def cohort(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -24,7 +28,7 @@ def cohort(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, pd.Data
         age=analysis["age"].astype(float),
         age_decade=derived.age_decade(analysis["age"]),
         mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"]),
-    )[list(dtypes(Analysis))].astype(dtypes(Analysis))
+    )[list(dtypes(RUDDS.analysis))].astype(dtypes(RUDDS.analysis))
     long = merge.gradings_long({"levels": levels, "endplates": endplates})
     return analysis.sort_values(KEY).reset_index(drop=True), long, truth
 
@@ -42,7 +46,7 @@ def reads(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, dict]:
 
 
 def grading_tables(graded: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """LevelGradings- and EndplateGradings-shaped tables of canonical demo gradings with pseudonyms."""
+    """Level- and endplate-grading-shaped tables of canonical demo gradings with pseudonyms."""
     na_int, na_bool = pd.array([pd.NA] * len(graded), "Int64"), pd.array([pd.NA] * len(graded), "boolean")
     levels = graded[KEY + ["level"]].assign(
         **{c: graded[c].astype("Int64") for c in ("pfirrmann", "jarosz_height", "osteophytes")},

@@ -17,4 +17,5 @@ build_tables(
     min_patients=snakemake.params.min_patients,
     resolution=snakemake.params.resolution,
     lookup=snakemake.output.lookup,
+    study=snakemake.input.study,
 )

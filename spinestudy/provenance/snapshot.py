@@ -19,7 +19,9 @@ import SimpleITK as sitk
 
 from spinestudy.anatomy import SYNDROMES
 from spinestudy.provenance.build import provenance
-from spinestudy.tables.schemas import KEY, Clinical
+from spinestudy import study
+from spinestudy.tables.schemas import KEY
+from spinestudy.tables.schemas import tables as study_tables
 
 STAGES = ("imaging", "clinical", "gradings")
 PATIENT_COLUMNS = ["centre", "patient", "stage", "digest"]
@@ -70,15 +72,16 @@ def row_digests(frame: pd.DataFrame, columns: list[str], stage: str) -> pd.DataF
     return out.assign(stage=stage)[PATIENT_COLUMNS]
 
 
-def patient_digests(series_index: Path, analysis: Path, gradings: Path) -> pd.DataFrame:
-    """Per centre, patient and stage (imaging, clinical, gradings) a digest of that stage's data."""
+def patient_digests(series_index: Path, analysis: Path, gradings: Path, clinical: list[str]) -> pd.DataFrame:
+    """Per centre, patient and stage (imaging, clinical, gradings) a digest of that stage's data; `clinical`: the
+    study's clinical variables."""
     index = pd.read_parquet(series_index)
     volumes = index[index["status"] == "volume"]
     imaging = volumes.assign(volume_digest=volumes["volume"].map(volume_digest))
-    clinical = pd.read_parquet(analysis)
+    patients = pd.read_parquet(analysis)
     long = pd.read_parquet(gradings)
     frames = [row_digests(imaging, ["sequence", "volume_digest"], "imaging"),
-              row_digests(clinical, [c for c in Clinical.to_schema().columns if c not in KEY], "clinical"),
+              row_digests(patients, clinical, "clinical"),
               row_digests(long, sorted(c for c in long.columns if c not in KEY), "gradings")]
     return pd.concat(frames, ignore_index=True).sort_values(["centre", "patient", "stage"], ignore_index=True)
 
@@ -113,7 +116,7 @@ def manuscript_numbers(tables: dict[str, Path], classifier: Path | None) -> pd.D
 def take(series_index: Path, analysis: Path, gradings: Path, tables: dict[str, Path], classifier: Path | None,
          config: dict, *, commit: str | None = None, date: str | None = None) -> Snapshot:
     """The snapshot of one complete run's results."""
-    patients = patient_digests(series_index, analysis, gradings)
+    patients = patient_digests(series_index, analysis, gradings, study_tables(study.of(config)).clinical_columns)
     numbers = manuscript_numbers(tables, classifier)
     build = provenance(config, commit, date)
     content = digest(build["config_sha256"], json.dumps(build["packages"], sort_keys=True),

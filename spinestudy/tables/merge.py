@@ -18,22 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from spinestudy import exclusions
-from spinestudy.anatomy import SYNDROMES
+from spinestudy import study as studies
 from spinestudy.exclusions import Exclusion
 from spinestudy.ingest.sources import LOOKUP_COLUMNS
 from spinestudy.tables import coverage, derived
 from spinestudy.tables import readers as table_io
 from spinestudy.tables.readers import STAGE, Problem, Read, TableError
-from spinestudy.tables.schemas import (
-    KEY,
-    Analysis,
-    Clinical,
-    EndplateGradings,
-    LevelGradings,
-    SeriesIndex,
-    dtypes,
-    failures,
-)
+from spinestudy.tables.schemas import KEY, SeriesIndex, Tables, dtypes, failures
+from spinestudy.tables.schemas import tables as study_tables
 
 ON_INVALID = ("stop", "quarantine")
 BEFORE = ["nprs_back_before", "nprs_leg_before", "odi_before", "dn4_before"]
@@ -55,18 +47,22 @@ def build_tables(
     radiomics: str | Path | None = None, on_invalid: str = "stop",
     mcid_threshold: float = derived.MCID_THRESHOLD, study_window: tuple[str, str] | None = None,
     min_patients: int = 1, resolution: str = "first", lookup: str | Path | None = None,
+    study: str | Path = studies.DEFAULT,
 ) -> None:
     """Read, validate and merge the centres' tables (config `centres`) and write into out_dir:
     analysis.parquet, gradings_long.parquet, reads_long.parquet, exclusions.csv, flow.csv, missingness.csv;
     and to `lookup` (a local log, outside results/) the keyed label -> path of every table file read.
     `radiomics`: optional parquet, one row per centre/patient, numeric summaries. study_window: first and last
     plausible date; min_patients: fewest analysed patients per centre with clinical and grading tables;
-    resolution: the rule for the readers' disagreements (config `tables`)."""
+    resolution: the rule for the readers' disagreements (config `tables`); study: the study file (name or path)
+    whose variables the tables hold."""
     if on_invalid not in ON_INVALID:
         raise ValueError(f"on_invalid must be one of {ON_INVALID}, not {on_invalid!r}")
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {list(RESOLUTIONS)}, not {resolution!r}")
-    reads = read_all(centres, key, study_window)
+    the_study = studies.load(study)
+    schemas = study_tables(the_study)
+    reads = read_all(centres, key, study_window, schemas)
     problems = [p for tables in reads.values() for r in tables.values() for p in r.problems]
     problems += cross_centre_ids(reads)
     volumes, index_problems = usable_volumes(series_index)
@@ -74,9 +70,9 @@ def build_tables(
     if problems and on_invalid == "stop":
         raise TableError(problems)
     log = [p.exclusion() for p in problems] + [e for t in reads.values() for r in t.values() for e in r.excluded]
-    tables = valid_tables(reads, problems)
+    tables = valid_tables(reads, problems, schemas)
     second = {read: valid_tables({c: {name: t[f"{name}_{read}"] for name in GRADE_KEYS} for c, t in reads.items()
-                                  if f"levels_{read}" in t}, problems) for read in SECOND_READS}
+                                  if f"levels_{read}" in t}, problems, schemas) for read in SECOND_READS}
     reads_long = all_reads(tables, second)
     tables, unresolved = resolve(tables, second, resolution, reads)
     if unresolved and on_invalid == "stop":
@@ -85,7 +81,7 @@ def build_tables(
     volumes = volumes[~volumes.set_index(KEY).index.isin([(p.centre, p.patient) for p in index_problems])]
     seen = {key for t in reads.values() for r in t.values() for key in zip(r.frame["centre"], r.frame["patient"])}
     volumes = volumes if series_index else None
-    analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, mcid_threshold)
+    analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, mcid_threshold, schemas)
     coverage.check(reads, centres, analysis, log + unmatched, min_patients, images=volumes is not None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -94,7 +90,7 @@ def build_tables(
     reads_long.to_parquet(out / "reads_long.parquet", index=False)
     exclusions.write(log + unmatched, out / "exclusions.csv")
     flow(reads, tables, volumes, analysis, centres).to_csv(out / "flow.csv", index=False)
-    missingness(analysis).to_csv(out / "missingness.csv", index=False)
+    missingness(analysis, the_study).to_csv(out / "missingness.csv", index=False)
     if lookup is not None:
         Path(lookup).parent.mkdir(parents=True, exist_ok=True)
         sources = {r.source for t in reads.values() for r in t.values()}
@@ -102,7 +98,8 @@ def build_tables(
         pd.DataFrame(files, columns=LOOKUP_COLUMNS).to_csv(lookup, index=False)
 
 
-def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -> dict[str, dict[str, Read]]:
+def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None,
+             schemas: Tables | None = None) -> dict[str, dict[str, Read]]:
     """centre -> {'clinical', 'levels', 'endplates': Read} for the files each centre sends, and
     'levels_<read>', 'endplates_<read>' for its other reads of the gradings (SECOND_READS).
     File-level errors (missing, empty, unreadable file, unmapped column) of all centres raise together."""
@@ -111,12 +108,13 @@ def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -
         cfg, reads[centre] = centres[centre], {}
         try:
             if "clinical" in cfg:
-                reads[centre]["clinical"] = table_io.read_clinical(centre, cfg["clinical"], key, cfg.get("ids"), window)
+                reads[centre]["clinical"] = table_io.read_clinical(centre, cfg["clinical"], key, cfg.get("ids"), window,
+                                                                 schemas)
         except TableError as exc:
             problems += exc.problems
         try:
             if "gradings" in cfg:
-                levels, endplates = table_io.read_gradings(centre, cfg["gradings"], key, cfg.get("ids"))
+                levels, endplates = table_io.read_gradings(centre, cfg["gradings"], key, cfg.get("ids"), schemas)
                 reads[centre] |= {"levels": levels, "endplates": endplates}
         except TableError as exc:
             problems += exc.problems
@@ -129,7 +127,7 @@ def read_all(centres: dict, key: bytes, window: tuple[str, str] | None = None) -
             try:
                 if f"gradings_{read}" in cfg:
                     levels, endplates = table_io.read_second(centre, cfg["gradings"], cfg[f"gradings_{read}"], key,
-                                                             cfg.get("ids"))
+                                                             cfg.get("ids"), schemas)
                     reads[centre] |= {f"levels_{read}": levels, f"endplates_{read}": endplates}
             except TableError as exc:
                 problems += exc.problems
@@ -178,24 +176,25 @@ def usable_volumes(path: str | Path | None) -> tuple[pd.DataFrame, list[Problem]
     return volumes.astype({"n_volumes": "Int64"})[columns], problems
 
 
-def valid_tables(reads: dict[str, dict[str, Read]], problems: list[Problem]) -> dict[str, pd.DataFrame]:
+def valid_tables(reads: dict[str, dict[str, Read]], problems: list[Problem],
+                 schemas: Tables) -> dict[str, pd.DataFrame]:
     """Validated clinical, levels and endplates of every centre, without quarantined patients.
 
     A problem in a patient's level or endplate rows removes the whole spine; a cross-centre duplicate
     (or any problem in the series index) removes nothing here (handled by its own check)."""
     tables = {}
-    for name, model in (("clinical", Clinical), ("levels", LevelGradings), ("endplates", EndplateGradings)):
+    for name, schema in (("clinical", schemas.clinical), ("levels", schemas.levels), ("endplates", schemas.endplates)):
         frames = []
         for centre, read in ((c, t) for c, t in reads.items() if name in t):
             drop = {(p.centre, p.patient) for p in problems if p.centre == centre and p.file == read[name].source.file}
-            frames.append(read[name].valid(model, drop))
-        tables[name] = pd.concat(frames, ignore_index=True) if frames else _empty(model)
+            frames.append(read[name].valid(schema, drop))
+        tables[name] = pd.concat(frames, ignore_index=True) if frames else _empty(schema)
     return tables
 
 
 def analysis_table(
     tables: dict[str, pd.DataFrame], volumes: pd.DataFrame | None, centres: dict, seen: set,
-    radiomics: str | Path | None, threshold: float,
+    radiomics: str | Path | None, threshold: float, schemas: Tables,
 ) -> tuple[pd.DataFrame, list[Exclusion]]:
     """One row per analysed patient, and the exclusion lines of patients missing from one side."""
     scores = derived.patient_scores(derived.level_scores(tables["levels"], tables["endplates"]))
@@ -220,7 +219,7 @@ def analysis_table(
         features = pd.read_parquet(radiomics).set_index(KEY).add_prefix("radiomics_").reset_index()
         analysis = analysis.merge(features, on=KEY, how="left", validate="one_to_one")
     radiomics_columns = sorted(c for c in analysis if c.startswith("radiomics_"))
-    analysis = Analysis.validate(analysis[list(dtypes(Analysis)) + radiomics_columns])
+    analysis = schemas.analysis.validate(analysis[list(dtypes(schemas.analysis)) + radiomics_columns])
     return analysis.sort_values(KEY).reset_index(drop=True), unmatched
 
 
@@ -329,19 +328,22 @@ def flow(
     return pd.concat([table, total], ignore_index=True)[["centre"] + FLOW]
 
 
-def missingness(analysis: pd.DataFrame) -> pd.DataFrame:
-    """Missing count and share per variable of the analysis table, in all patients and per leading syndrome."""
+def missingness(analysis: pd.DataFrame, study: studies.Study) -> pd.DataFrame:
+    """Missing count and share per variable of the analysis table, in all patients and per group of the study's
+    Table 1 grouping variable (column named after it; only "all" when the study groups by none)."""
     variables = [c for c in analysis if c not in KEY]
+    group = study.group
+    name, groups = (group.name, group.levels) if group else ("group", ())
     rows = []
-    for group in ("all",) + SYNDROMES:
-        part = analysis if group == "all" else analysis[analysis["syndrome"] == group]
+    for level in ("all", *groups):
+        part = analysis if level == "all" else analysis[analysis[name] == level]
         for variable in variables:
             missing = int(part[variable].isna().sum())
-            rows.append({"syndrome": group, "variable": variable, "n": len(part), "missing": missing,
+            rows.append({name: level, "variable": variable, "n": len(part), "missing": missing,
                          "share": missing / len(part) if len(part) else float("nan")})
-    return pd.DataFrame(rows, columns=["syndrome", "variable", "n", "missing", "share"])
+    return pd.DataFrame(rows, columns=[name, "variable", "n", "missing", "share"])
 
 
-def _empty(model) -> pd.DataFrame:
-    """A table of a model with no rows."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes(model).items()})
+def _empty(schema) -> pd.DataFrame:
+    """A table of a schema with no rows."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes(schema).items()})

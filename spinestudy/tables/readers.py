@@ -40,30 +40,21 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pandas as pd
+import pandera.pandas as pa
 import pyarrow
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 
 from spinestudy import ids, pseudonym
+from spinestudy.anatomy import ENDPLATES
 from spinestudy.demo import tables as demo_tables
 from spinestudy.exclusions import Exclusion
 from spinestudy.ingest import sources
-from spinestudy.tables.schemas import Clinical, EndplateGradings, LevelGradings, Patient, dtypes, failures
+from spinestudy import study as studies
+from spinestudy.tables.schemas import Tables, failures, tables as study_tables
 
 STAGE = "tables"
 READERS = ("csv", "xlsx", "parquet")
-KEY_COLUMNS = set(dtypes(Patient))
-CLINICAL = [c for c in dtypes(Clinical) if c not in KEY_COLUMNS]
-LEVEL = [c for c in dtypes(LevelGradings) if c not in KEY_COLUMNS]
-ENDPLATE = [c for c in dtypes(EndplateGradings) if c not in KEY_COLUMNS | {"level", "endplate"}]
-ENDPLATES = ("upper", "lower")
-DTYPES = dtypes(Clinical) | dtypes(LevelGradings) | dtypes(EndplateGradings)
-REQUIRED = {"patient_id"} | {
-    name
-    for model in (Clinical, LevelGradings)
-    for name, column in model.to_schema().columns.items()
-    if not column.nullable and name not in KEY_COLUMNS
-}
 EXPECTED = {"Int64": "an integer", "float64": "a number", "boolean": "true/false (map it in codes)"}
 HEADER_SEARCH = 20  # rows searched for the column names when they are not in header_row
 SORT = ["centre", "patient", "level", "endplate"]
@@ -117,31 +108,33 @@ class Read:
     excluded: list[Exclusion]
     source: "Source"
 
-    def valid(self, model, drop: set[tuple[str, str]]) -> pd.DataFrame:
+    def valid(self, schema: pa.DataFrameSchema, drop: set[tuple[str, str]]) -> pd.DataFrame:
         """Rows of patients not in `drop` nor with a problem here, validated; raw ids and rows removed."""
         bad = drop | {(p.centre, p.patient) for p in self.problems}
         keys = list(zip(self.frame["centre"], self.frame["patient"]))
         keep = [k not in bad and isinstance(k[1], str) for k in keys]
         frame = self.frame[keep].drop(columns=LOCAL)
-        return model.validate(frame).sort_values([c for c in SORT if c in frame]).reset_index(drop=True)
+        return schema.validate(frame).sort_values([c for c in SORT if c in frame]).reset_index(drop=True)
 
 
 class Source:
     """A centre's file with its mapping: reads it and names problems by file, row and local column."""
 
     def __init__(self, centre: str, spec: dict, table: str, key: bytes, id_rules: dict | None = None,
-                 window: tuple[str, str] | None = None):
+                 window: tuple[str, str] | None = None, tables: Tables | None = None):
         self.centre, self.spec, self.table, self.key, self.id_rules = centre, spec, table, key, id_rules
+        self.tables = tables or default_tables()
         self.window = tuple(map(pd.Timestamp, window)) if window else None
         self.epoch = None  # XLSX: the workbook's date system (openpyxl), for dates stored as serial numbers
         self.file = str(spec["path"])
         self.label = sources.label(key, f"{centre}:tables", self.file)
         self.missing = set(map(_code, spec.get("missing", MISSING)))
         self.local = {"patient_id": spec["columns"].get("patient_id")} | {
-            c: spec["columns"].get(c) for c in (CLINICAL if table == "clinical" else LEVEL)
+            c: spec["columns"].get(c)
+            for c in (self.tables.clinical_columns if table == "clinical" else self.tables.level_columns)
         }
         for endplate, columns in spec.get("endplates", {}).items() if table == "gradings" else ():
-            self.local |= {f"{c}_{endplate}": columns.get(c) for c in ENDPLATE}
+            self.local |= {f"{c}_{endplate}": columns.get(c) for c in self.tables.endplate_columns}
         self.names = {local for local in self.local.values() if local}  # the file's columns the mapping names
 
     def problem(self, row, column: str, value, message: str, patient="", written="", said="") -> Problem:
@@ -262,7 +255,7 @@ class Source:
             if column not in listed:
                 problems.append(self.problem(None, column, "", "canonical column not in the mapping "
                                              "(map it to the file's column, or to null if not collected)"))
-            elif local is None and column in REQUIRED:
+            elif local is None and column in self.tables.required:
                 problems.append(self.problem(None, column, "", "required column mapped to null"))
             elif local is not None and local not in (header[1] if header else raw.columns):
                 problems.append(self.problem(None, local, "", f"column for {column} not in the file; "
@@ -373,11 +366,11 @@ class Source:
         """Each column to its schema dtype; values that do not convert are problems.
 
         pandera reports failed coercions without the row, so conversion happens here, value by value."""
-        problems = []
+        problems, dtypes = [], self.tables.dtypes
         for column, local in self.local.items():
             if column == "patient_id" or local is None:
                 continue
-            dtype = DTYPES[_variable(column)]
+            dtype = dtypes[_variable(column)]
             if dtype.startswith("datetime"):
                 frame[column], bad_dates = self.dates(frame, column)
                 problems += bad_dates
@@ -441,7 +434,7 @@ class Source:
         return self.problem(row, ", ".join(map(str, names)), ", ".join(map(str, shown)), message, patient,
                             written=", ".join(map(str, written)) if written != shown else "")
 
-    def validate(self, read: Read, model, earlier: list[Problem] = ()) -> Read:
+    def validate(self, read: Read, schema: pa.DataFrameSchema, earlier: list[Problem] = ()) -> Read:
         """Add the schema's failures to a read table's problems, each problem once: not again at a cell
         already reported (a value that did not convert is now null), nor from an earlier table of the same
         file (`earlier`: the levels of an endplate table), nor as a cross-row check's consequence of a
@@ -450,9 +443,9 @@ class Source:
         cells = {(p.row, p.column) for p in known}
         patient_cells = {(p.patient, p.column) for p in known}
         named = {check.name: {self.local.get(c) for c in re.findall(r"[a-z0-9_]+", check.name)} - {None}
-                 for check in model.to_schema().checks}
+                 for check in schema.checks}
         found = {}
-        cases = failures(model, frame.drop(columns=LOCAL))
+        cases = failures(schema, frame.drop(columns=LOCAL))
         for case in cases[["index", "columns", "values", "check"]].itertuples(index=False):
             problem = self.locate(frame, *case)
             consequence = pd.isna(problem.patient) or any(  # no id: a problem of its own, and null keys repeat
@@ -495,46 +488,54 @@ def _convert(values: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
     return values.map(_code, na_action="ignore").astype("string"), present & False
 
 
+def default_tables() -> Tables:
+    """The schemas of the default study (spinestudy.study.DEFAULT), for readers called without a study's."""
+    return study_tables(studies.load())
+
+
 def read_clinical(centre: str, spec: dict, key: bytes, id_rules: dict | None = None,
-                  window: tuple[str, str] | None = None) -> Read:
-    """A centre's clinical file as the Clinical table (problems listed, not raised, for bad rows).
-    id_rules: config `centres.<id>.ids`; window: first and last plausible date (`tables.study_window`)."""
-    source = Source(centre, spec, "clinical", key, id_rules, window)
-    return source.validate(source.canonical(), Clinical)
+                  window: tuple[str, str] | None = None, tables: Tables | None = None) -> Read:
+    """A centre's clinical file as the study's clinical table (problems listed, not raised, for bad rows).
+    id_rules: config `centres.<id>.ids`; window: first and last plausible date (`tables.study_window`);
+    tables: the study's schemas (default: the default study's)."""
+    source = Source(centre, spec, "clinical", key, id_rules, window, tables)
+    return source.validate(source.canonical(), source.tables.clinical)
 
 
-def read_gradings(centre: str, spec: dict, key: bytes, id_rules: dict | None = None) -> tuple[Read, Read]:
-    """A centre's grading file as the LevelGradings and EndplateGradings tables."""
-    source = Source(centre, spec, "gradings", key, id_rules)
-    wide = source.canonical()
+def read_gradings(centre: str, spec: dict, key: bytes, id_rules: dict | None = None,
+                  tables: Tables | None = None) -> tuple[Read, Read]:
+    """A centre's grading file as the study's level and endplate gradings tables."""
+    source = Source(centre, spec, "gradings", key, id_rules, tables=tables)
+    schemas, wide = source.tables, source.canonical()
+    level, endplate = schemas.level_columns, schemas.endplate_columns
     base = ["centre", "patient", "level"]
-    levels = wide.frame[["centre", "patient"] + LEVEL + LOCAL]
+    levels = wide.frame[["centre", "patient"] + level + LOCAL]
     endplates = pd.concat(
         [
             wide.frame[base + LOCAL].assign(
-                endplate=endplate, **{c: wide.frame[f"{c}_{endplate}"] for c in ENDPLATE}
+                endplate=side, **{c: wide.frame[f"{c}_{side}"] for c in endplate}
             )
-            for endplate in ENDPLATES
+            for side in ENDPLATES
         ],
         ignore_index=True,
-    )[base + ["endplate"] + ENDPLATE + LOCAL]
-    endplates = endplates.astype({c: DTYPES[c] for c in ENDPLATE})
-    level_read = source.validate(Read(levels, wide.problems, wide.excluded, source), LevelGradings)
-    return level_read, source.validate(Read(endplates, [], [], source), EndplateGradings, level_read.problems)
+    )[base + ["endplate"] + endplate + LOCAL]
+    endplates = endplates.astype({c: schemas.dtypes[c] for c in endplate})
+    level_read = source.validate(Read(levels, wide.problems, wide.excluded, source), schemas.levels)
+    return level_read, source.validate(Read(endplates, [], [], source), schemas.endplates, level_read.problems)
 
 
-def read_second(centre: str, gradings: dict, spec: dict, key: bytes,
-                id_rules: dict | None = None) -> tuple[Read, Read]:
+def read_second(centre: str, gradings: dict, spec: dict, key: bytes, id_rules: dict | None = None,
+                tables: Tables | None = None) -> tuple[Read, Read]:
     """Another read of a centre's gradings (config gradings_reader2, gradings_repeat, gradings_consensus): the
     file and its options in `spec` over the first reader's mapping (columns, endplates, codes, exclude), its
     ids in the centre's form."""
-    return read_gradings(centre, gradings | spec, key, id_rules)
+    return read_gradings(centre, gradings | spec, key, id_rules, tables)
 
 
-def demo_mapping(centre: str, folder: str | Path) -> dict:
+def demo_mapping(centre: str, folder: str | Path, tables: Tables | None = None) -> dict:
     """Config mapping {'clinical': ..., 'gradings': ...} of a demo centre's files in `folder`,
     derived from demo_tables.CENTRE_FORMATS (which maps canonical -> local; config maps local -> canonical)."""
-    fmt = demo_tables.CENTRE_FORMATS[centre]
+    fmt, tables = demo_tables.CENTRE_FORMATS[centre], tables or default_tables()
     options = {"sheet" if k == "sheet_name" else k: v for k, v in fmt["options"].items()}
     mapping = {}
     for table in ("clinical", "gradings"):
@@ -542,11 +543,11 @@ def demo_mapping(centre: str, folder: str | Path) -> dict:
         spec = {"path": (Path(folder) / fmt["files"][table]).as_posix(), "format": fmt["format"], **options}
         if table == "clinical":
             spec |= {"date_format": fmt["date_format"]} if fmt["date_format"] else {}
-            spec["columns"] = {c: local.get(c) for c in ["patient_id"] + CLINICAL}
+            spec["columns"] = {c: local.get(c) for c in ["patient_id"] + tables.clinical_columns}
         else:
-            spec["columns"] = {c: local.get(c) for c in ["patient_id"] + LEVEL}
-            spec["endplates"] = {e: {c: local.get(f"{c}_{e}") for c in ENDPLATE} for e in ENDPLATES}
-        names = set(spec["columns"]) | set(ENDPLATE)
+            spec["columns"] = {c: local.get(c) for c in ["patient_id"] + tables.level_columns}
+            spec["endplates"] = {e: {c: local.get(f"{c}_{e}") for c in tables.endplate_columns} for e in ENDPLATES}
+        names = set(spec["columns"]) | set(tables.endplate_columns)
         spec["codes"] = {
             variable: {_code(code): value for value, code in codes.items()}
             for variable, codes in fmt["codes"].items()

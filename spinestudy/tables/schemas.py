@@ -10,21 +10,25 @@ names mention the columns they involve (validation reports those columns for a f
 """
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
 
-from spinestudy.anatomy import ENDPLATES, LEVELS, SEQUENCES, SYNDROMES
+from spinestudy.anatomy import ENDPLATES, LEVELS, SEQUENCES
+from spinestudy.study import Study, Variable
 
 KEY = ["centre", "patient"]
 PSEUDONYM = r"^p[0-9a-f]{12}$"
-AFTER_BEFORE = (("nprs_back_after", "nprs_back_before"), ("nprs_leg_after", "nprs_leg_before"))
 AGE_DECADES = tuple(f"{lo}-{lo + 9}" for lo in range(10, 90, 10))  # RuDDS Figure 2: 10 to 90 years
 SERIES_STATUS = ("volume", "not used", "excluded")
 
 Int = pd.Int64Dtype
 Bool = pd.BooleanDtype
+DTYPES = {"continuous": float, "count": Int(), "binary": Bool(), "categorical": str, "grade": Int(),
+          "date": "datetime64[ns]"}  # study variable kind -> column dtype (a grade on a scale of text codes: str)
 
 
 def grade(low: int, high: int) -> pa.Field:
@@ -43,68 +47,100 @@ class Patient(pa.DataFrameModel):
         strict = True
 
 
-class Clinical(Patient):
-    """One row per patient: demographics, leading syndrome and questionnaires (RuDDS Methods)."""
+FRAME = {"coerce": True, "strict": True}  # every table: types coerced, no column the schema lacks
 
-    age: Series[float] = pa.Field(ge=0, le=120)  # years
-    sex: Series[str] = pa.Field(isin=["F", "M"])
-    bmi: Series[float] = pa.Field(ge=10, le=80, nullable=True)  # kg/m2
-    smoking: Series[Bool] = pa.Field(nullable=True)
-    syndrome: Series[str] = pa.Field(isin=SYNDROMES)
-    nprs_back_before: Series[Int] = grade(0, 10)
-    nprs_leg_before: Series[Int] = grade(0, 10)
-    nprs_back_after: Series[Int] = grade(0, 10)
-    nprs_leg_after: Series[Int] = grade(0, 10)
-    odi_before: Series[Int] = grade(0, 100)
-    dn4_before: Series[Int] = grade(0, 10)
-    procedure_date: Series[pd.Timestamp] = pa.Field(nullable=True)
 
-    class Config:
-        unique = KEY
+def column(variable: Variable) -> pa.Column:
+    """The pandera column of a study variable: its dtype, plausible range, categories or scale codes."""
+    checks, dtype = [], DTYPES[variable.kind]
+    if variable.range:
+        checks = [pa.Check.ge(variable.range[0]), pa.Check.le(variable.range[1])]
+    elif variable.levels:
+        checks = [pa.Check.isin(variable.levels)]
+    elif variable.scale:
+        codes = variable.scale.codes
+        numeric = all(isinstance(c, int) for c in codes)
+        dtype = Int() if numeric else str
+        contiguous = numeric and list(codes) == list(range(min(codes), max(codes) + 1))
+        checks = [pa.Check.ge(min(codes)), pa.Check.le(max(codes))] if contiguous else [pa.Check.isin(codes)]
+    return pa.Column(dtype, checks, nullable=not variable.required)
 
-    @pa.dataframe_check(
-        name="nprs_back_after, nprs_leg_after only where nprs_back_before, nprs_leg_before exist"
-    )
-    def after_needs_before(cls, df: pd.DataFrame) -> pd.Series:
-        """The after-questionnaire is a follow-up of the before-questionnaire (RuDDS protocol)."""
+
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """The pandera schemas of a study's tables: clinical (one row per patient), levels (per patient and lumbar
+    level: disc grades), endplates (per patient, level and endplate) and analysis (clinical + derived)."""
+
+    clinical: pa.DataFrameSchema
+    levels: pa.DataFrameSchema
+    endplates: pa.DataFrameSchema
+    analysis: pa.DataFrameSchema
+
+    @property
+    def clinical_columns(self) -> list[str]:
+        """The clinical variables a centre's clinical mapping lists (besides patient_id)."""
+        return [c for c in self.clinical.columns if c not in KEY]
+
+    @property
+    def level_columns(self) -> list[str]:
+        """level and the disc grades a centre's gradings mapping lists under `columns`."""
+        return [c for c in self.levels.columns if c not in KEY]
+
+    @property
+    def endplate_columns(self) -> list[str]:
+        """The endplate grades a centre's gradings mapping lists under `endplates`."""
+        return [c for c in self.endplates.columns if c not in KEY + ["level", "endplate"]]
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        """Column -> dtype name over the clinical and grading tables."""
+        return dtypes(self.clinical) | dtypes(self.levels) | dtypes(self.endplates)
+
+    @property
+    def required(self) -> set[str]:
+        """Columns a mapping cannot leave out (map to null): patient_id and the study's required variables."""
+        return {"patient_id"} | {name for schema in (self.clinical, self.levels)
+                                 for name, col in schema.columns.items() if not col.nullable and name not in KEY}
+
+
+@lru_cache(maxsize=8)
+def tables(study: Study) -> Tables:
+    """The schemas of a study's tables, built from its variables."""
+    key = Patient.to_schema().columns
+    variables = {unit: {v.name: column(v) for v in study.per(unit)} for unit in ("patient", "level", "endplate")}
+    follow_ups = study.follow_ups() if study.follow_up_needs_baseline else []
+    checks = [after_needs_before(follow_ups)] if follow_ups else []
+    clinical = pa.DataFrameSchema(key | variables["patient"], checks, name="Clinical", unique=KEY, **FRAME)
+    level = {"level": pa.Column(str, pa.Check.isin(LEVELS))}
+    levels = pa.DataFrameSchema(key | level | variables["level"], [all_levels()] if study.all_levels_graded else [],
+                                name="LevelGradings", unique=KEY + ["level"], **FRAME)
+    endplate = {"endplate": pa.Column(str, pa.Check.isin(ENDPLATES))}
+    endplates = pa.DataFrameSchema(key | level | endplate | variables["endplate"], name="EndplateGradings",
+                                   unique=KEY + ["level", "endplate"], **FRAME)
+    derived = Derived.to_schema()
+    analysis = pa.DataFrameSchema(clinical.columns | derived.columns, checks + derived.checks, name="Analysis",
+                                  unique=KEY, **FRAME)
+    return Tables(clinical, levels, endplates, analysis)
+
+
+def after_needs_before(pairs: list) -> pa.Check:
+    """A follow-up value only where its baseline value exists (study follow_up_needs_baseline)."""
+    after, before = ", ".join(a.name for a, _ in pairs), ", ".join(b.name for _, b in pairs)
+    names = [(a.name, b.name) for a, b in pairs]
+
+    def check(df: pd.DataFrame) -> pd.Series:
         ok = pd.Series(True, index=df.index)
-        for after, before in AFTER_BEFORE:
-            ok &= df[after].isna() | df[before].notna()
+        for a, b in names:
+            ok &= df[a].isna() | df[b].notna()
         return ok
 
-
-class LevelGradings(Patient):
-    """One row per patient and lumbar level: disc grades."""
-
-    level: Series[str] = pa.Field(isin=LEVELS)
-    pfirrmann: Series[Int] = grade(1, 5)
-    jarosz_height: Series[Int] = grade(0, 3)  # Jarosz disc height reduction
-    osteophytes: Series[Int] = grade(0, 3)  # Jarosz osteophytes
-    modic_disc: Series[Int] = grade(0, 3)  # Modic type when a source grades it per disc (SPIDER)
-    disc_narrowing: Series[Bool] = pa.Field(nullable=True)  # binary gradings (SPIDER)
-    disc_bulging: Series[Bool] = pa.Field(nullable=True)
-    disc_herniation: Series[Bool] = pa.Field(nullable=True)
-    spondylolisthesis: Series[Bool] = pa.Field(nullable=True)
-
-    class Config:
-        unique = KEY + ["level"]
-
-    @pa.dataframe_check(name="level: all five lumbar levels L1-L2..L5-S1 graded")
-    def all_levels(cls, df: pd.DataFrame) -> pd.Series:
-        return df.groupby(KEY)["level"].transform("nunique") == len(LEVELS)
+    return pa.Check(check, name=f"{after} only where {before} exist")
 
 
-class EndplateGradings(Patient):
-    """One row per patient, level and endplate (upper = inferior endplate of the cranial vertebra)."""
-
-    level: Series[str] = pa.Field(isin=LEVELS)
-    endplate: Series[str] = pa.Field(isin=ENDPLATES)
-    modic: Series[Int] = grade(0, 3)  # 0 = none, 1-3 = Modic type
-    tep: Series[Int] = grade(1, 6)  # Rajasekaran endplate defect grade
-    endplate_defect: Series[Bool] = pa.Field(nullable=True)  # binary endplate change (SPIDER)
-
-    class Config:
-        unique = KEY + ["level", "endplate"]
+def all_levels() -> pa.Check:
+    """Every graded patient has all five lumbar levels (study all_levels_graded)."""
+    return pa.Check(lambda df: df.groupby(KEY)["level"].transform("nunique") == len(LEVELS),
+                    name="level: all five lumbar levels L1-L2..L5-S1 graded")
 
 
 class SeriesIndex(Patient):
@@ -138,8 +174,8 @@ class SeriesIndex(Patient):
         ordered = True
 
 
-class Analysis(Clinical):
-    """One row per analysed patient: the clinical row, derived variables (see derived.DEFINITIONS),
+class Derived(pa.DataFrameModel):
+    """The analysis table's columns beyond the clinical row: derived variables (see derived.DEFINITIONS),
     the number of usable MRI volumes and optional radiomics summaries (columns radiomics_*)."""
 
     age_decade: Series[str] = pa.Field(isin=AGE_DECADES, nullable=True)
@@ -164,18 +200,23 @@ class Analysis(Clinical):
         return df["mcid"].notna() == (df["nprs_back_before"].notna() & df["nprs_back_after"].notna())
 
 
-def dtypes(model: type[pa.DataFrameModel]) -> dict[str, str]:
-    """Column -> pandas dtype name of a model (regex columns left out)."""
-    return {name: str(col.dtype) for name, col in model.to_schema().columns.items() if not col.regex}
+def _schema(model) -> pa.DataFrameSchema:
+    """A DataFrameModel's schema, or the schema itself."""
+    return model.to_schema() if isinstance(model, type) else model
 
 
-def failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
+def dtypes(model: type[pa.DataFrameModel] | pa.DataFrameSchema) -> dict[str, str]:
+    """Column -> pandas dtype name of a model or schema (regex columns left out)."""
+    return {name: str(col.dtype) for name, col in _schema(model).columns.items() if not col.regex}
+
+
+def failures(model: type[pa.DataFrameModel] | pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     """Validate lazily; one row per (check, frame index) with the columns and values involved.
 
     Columns: index, check, columns (tuple), values (tuple). Empty when the frame is valid. A
     dataframe-level check reports the columns its name mentions (all columns when it names none)."""
     try:
-        model.validate(frame, lazy=True)
+        _schema(model).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:

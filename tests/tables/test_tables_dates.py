@@ -11,8 +11,11 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, to
 from spinestudy.tables import merge
 from spinestudy.tables import readers as table_io
 from spinestudy.tables.readers import TableError
-from spinestudy.tables.schemas import Clinical
+from spinestudy import study
+from spinestudy.tables.schemas import tables as study_tables
 from tables_corpus import KEY, broken, demo, set_cell
+
+RUDDS = study_tables(study.load("rudds"))
 
 WINDOW = ("2021-01-01", "2024-12-31")
 SYSTEMS = {"1900": CALENDAR_WINDOWS_1900, "1904": CALENDAR_MAC_1904}
@@ -58,7 +61,7 @@ def test_xlsx_serial_numbers_date_cells_and_text(cohort, tmp_path, system):
     got = read.frame.sort_values("row")["procedure_date"].reset_index(drop=True)
     want = clinical[clinical.centre == "B"]["procedure_date"].reset_index(drop=True)
     pd.testing.assert_series_equal(got, want.astype("datetime64[ns]"), check_names=False)
-    Clinical.validate(read.valid(Clinical, set()))
+    RUDDS.clinical.validate(read.valid(RUDDS.clinical, set()))
 
 
 def test_serial_outside_the_study_window_names_the_row(cohort, tmp_path):

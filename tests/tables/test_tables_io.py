@@ -5,13 +5,15 @@ import re
 import pandas as pd
 import pytest
 
-from spinestudy import pseudonym
+from spinestudy import pseudonym, study
 from spinestudy.anatomy import LEVELS
 from spinestudy.demo.tables import CLINICAL_COLUMNS
 from spinestudy.tables import readers as table_io
 from spinestudy.tables.readers import Problem, TableError
-from spinestudy.tables.schemas import Clinical, EndplateGradings, LevelGradings
+from spinestudy.tables.schemas import tables as study_tables
 from tables_corpus import KEY, broken, demo, set_cell
+
+RUDDS = study_tables(study.load("rudds"))
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +42,18 @@ def test_round_trip_equals_canonical_frames(cohort, centre):
     expected = clinical[clinical.centre == centre].assign(
         patient=lambda f: [pseudonym.patient(KEY, centre, i) for i in f.study_id]
     )
-    got = read.valid(Clinical, set())
+    got = read.valid(RUDDS.clinical, set())
     columns = [c for c in CLINICAL_COLUMNS if c not in ("study_id", "centre")]
     want = expected.sort_values("patient")[["patient"] + columns].reset_index(drop=True)
     pd.testing.assert_frame_equal(got[["patient"] + columns], want, check_dtype=False)
     wide = gradings[gradings.centre == centre].assign(
         patient=lambda f: [pseudonym.patient(KEY, centre, i) for i in f.study_id]
     ).sort_values(["patient", "level"]).reset_index(drop=True)
-    got_levels = levels.valid(LevelGradings, set())
+    got_levels = levels.valid(RUDDS.levels, set())
     for column in ("pfirrmann", "jarosz_height", "osteophytes"):
         assert got_levels[column].tolist() == wide[column].tolist()
     assert got_levels["level"].tolist() == wide["level"].tolist()
-    got_endplates = endplates.valid(EndplateGradings, set()).set_index(["patient", "level", "endplate"])
+    got_endplates = endplates.valid(RUDDS.endplates, set()).set_index(["patient", "level", "endplate"])
     for endplate in ("upper", "lower"):
         plate = got_endplates.xs(endplate, level="endplate")
         assert plate["modic"].tolist() == wide[f"modic_{endplate}"].tolist()
@@ -61,7 +63,7 @@ def test_round_trip_equals_canonical_frames(cohort, centre):
 
 def test_raw_ids_do_not_survive_validation(cohort):
     _, clinical, _, config = cohort
-    got = table_io.read_clinical("A", config["A"]["clinical"], KEY).valid(Clinical, set())
+    got = table_io.read_clinical("A", config["A"]["clinical"], KEY).valid(RUDDS.clinical, set())
     assert not set(clinical.study_id) & set(got.astype(str).to_numpy().ravel())
 
 
@@ -278,7 +280,7 @@ def test_problem_text_and_exclusion():
 
 def test_demo_mapping_lists_every_canonical_column(cohort):
     spec = cohort[3]["C"]["gradings"]
-    assert list(spec["columns"]) == ["patient_id", "level", *table_io.LEVEL[1:]]
+    assert list(spec["columns"]) == ["patient_id", "level", *RUDDS.level_columns[1:]]
     assert spec["endplates"]["upper"] == {"modic": "modic_cranial", "tep": "endplate_defect_cranial",
                                           "endplate_defect": None}
     assert spec["codes"]["level"] == {lv.replace("-", ""): lv for lv in LEVELS}
@@ -321,7 +323,7 @@ def test_declared_missing_value_codes(cohort, tmp_path):
     spec = broken(config["A"]["clinical"], tmp_path / "a.csv", edit) | {"missing": ["", "999", -99, "n/a"]}
     read = table_io.read_clinical("A", spec, KEY)
     assert read.problems == []
-    got = read.valid(Clinical, set()).set_index("patient")
+    got = read.valid(RUDDS.clinical, set()).set_index("patient")
     want = clinical[clinical.centre == "A"]
     want = want.assign(patient=[pseudonym.patient(KEY, "A", i) for i in want.study_id]).set_index("patient").loc[got.index]
     line3 = pseudonym.patient(KEY, "A", clinical[clinical.centre == "A"].study_id.iloc[1])

@@ -5,13 +5,16 @@ import pytest
 import yaml
 from conftest import REPO
 
-from spinestudy import pseudonym
+from spinestudy import pseudonym, study
 from spinestudy.anatomy import LEVELS
 from spinestudy.ingest.job import INDEX_COLUMNS
 from spinestudy.tables import merge
 from spinestudy.tables.readers import TableError
-from spinestudy.tables.schemas import Analysis, SeriesIndex
+from spinestudy.tables.schemas import SeriesIndex
+from spinestudy.tables.schemas import tables as study_tables
 from tables_corpus import KEY, broken, demo, digest, series_index, set_cell
+
+RUDDS = study_tables(study.load("rudds"))
 
 OUTPUTS = ["analysis.parquet", "gradings_long.parquet", "exclusions.csv", "flow.csv", "missingness.csv"]
 
@@ -39,7 +42,7 @@ def test_clean_cohort(cohort, tmp_path):
     analysis = out["analysis.parquet"]
     assert len(analysis) == len(clinical) and analysis.patient.is_unique
     assert analysis[["centre", "patient"]].equals(analysis[["centre", "patient"]].sort_values(["centre", "patient"]))
-    Analysis.validate(analysis)
+    RUDDS.analysis.validate(analysis)
     long = out["gradings_long.parquet"]
     assert len(long) == len(gradings)
     ours = long.sort_values(["patient", "level"])[["modic_upper", "modic_lower", "tep_upper", "tep_lower"]]

@@ -8,13 +8,17 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from spinestudy import ids, pseudonym
+from spinestudy import ids, pseudonym, study
 from spinestudy.batch import auto_digits
 from spinestudy.ingest import images
 from spinestudy.ingest.sources import walk
 from spinestudy.tables.procedure_dates import procedure_dates
 
 validate(config, "../schemas/config.schema.yaml")
+try:  # the study file, checked before anything runs: its errors name the file and the key
+    STUDY = study.of(config)
+except study.StudyError as exc:
+    raise WorkflowError(str(exc)) from None
 
 # Python's cyclic garbage collector in the Snakemake process: the DAG of a large study is millions of
 # long-lived objects, and with the default thresholds (700, 10, 10) every full collection walks all of

@@ -6,6 +6,7 @@
 rule tables:
     input:
         tables=table_files,
+        study=STUDY.path,
         series_index="results/ingest/series_index.parquet",
     output:
         analysis="results/tables/analysis.parquet",
