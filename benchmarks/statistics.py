@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 # when Python puts the script's folder first on sys.path: replace that entry by the tests folder.
 sys.path[:] = [str(REPO / "tests")] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks"]
 
+from spinestudy import study  # noqa: E402
 from spinestudy.stats import (
     associations,  # noqa: E402
     lasso,
@@ -26,6 +27,8 @@ from spinestudy.stats import (
     table1,
 )
 from stats_cohort import cohort  # noqa: E402
+
+STUDY = study.path_of(study.DEFAULT)  # the demo cohort is RuDDS's
 
 
 def main() -> None:
@@ -47,10 +50,10 @@ def main() -> None:
         analysis.to_parquet(a, index=False)
         long.to_parquet(g, index=False)
         outputs = {
-            "table1": lambda out: table1.write(a, g, settings, out),
-            "posthoc": lambda out: posthoc.write(a, g, settings, out),
+            "table1": lambda out: table1.write(a, g, STUDY, settings, out),
+            "posthoc": lambda out: posthoc.write(a, g, STUDY, settings, out),
             "prevalence_by_decade": lambda out: prevalence.write(a, g, settings, out),
-            "lasso": lambda out: lasso.write(a, settings, out),
+            "lasso": lambda out: lasso.write(a, STUDY, settings, out),
             "associations": lambda out: associations.write(a, settings, out),
         }
         total = 0.0

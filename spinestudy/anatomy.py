@@ -1,4 +1,4 @@
-"""Lumbar levels, endplates, leading syndromes and the label table shared by every stage.
+"""Lumbar levels, endplates, sequences and the label table shared by every stage.
 
 Label values (used by the demo label maps and the default config):
   vertebral bodies  L1..S1                 -> 1..6
@@ -12,12 +12,6 @@ VERTEBRAE = ("L1", "L2", "L3", "L4", "L5", "S1")
 LEVELS = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
 ENDPLATES = ("upper", "lower")  # upper = inferior endplate of the cranial vertebra
 SEQUENCES = ("T1", "T2", "STIR")
-SYNDROMES = (
-    "facet joint pain",
-    "lumbar disc herniation",
-    "degenerative stenosis",
-    "degenerative deformity",
-)
 
 
 def endplate_vertebra(level: str, endplate: str) -> str:

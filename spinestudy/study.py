@@ -151,6 +151,12 @@ def consistency(data: dict) -> list[str]:
     if group and (data["variables"].get(group, {}).get("kind"), data["variables"].get(group, {}).get("per")) != (
             "categorical", "patient"):
         problems.append(f"analyses/table1/group: {group!r} is not a categorical patient variable of the study")
+    for i, row in enumerate(data.get("analyses", {}).get("table1", {}).get("rows", [])):
+        row = {"name": row} if isinstance(row, str) else row
+        variable = row.get("variable", row["name"])
+        if variable not in data["variables"] and not {"label", "summary"} <= set(row):
+            problems.append(f"analyses/table1/rows/{i}: {variable!r} is not a variable of the study; a derived "
+                            "variable of the analysis table needs label and summary")
     if data.get("follow_up_needs_baseline") and not time_points:
         problems.append("follow_up_needs_baseline: the study has no time_points")
     return problems

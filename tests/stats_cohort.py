@@ -67,6 +67,6 @@ def rudds_results(folder: Path, config: dict) -> tuple[dict[str, Path], dict]:
     analysis, _, truth = cohort(config["demo"]["patients"], config["demo"]["seed"], centres=("A", "B", "C"))
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"lasso": folder / "lasso.csv", "associations": folder / "associations.csv"}
-    lasso.table(analysis, config["stats"]).to_csv(paths["lasso"], index=False)
+    lasso.table(analysis, config["stats"], study.load()).to_csv(paths["lasso"], index=False)
     associations.table(analysis, config["stats"]).to_csv(paths["associations"], index=False)
     return paths, truth

@@ -22,8 +22,10 @@ import pandas as pd
 from scipy import optimize, stats
 from statsmodels.stats.inter_rater import cohens_kappa
 
-from spinestudy.anatomy import LEVELS, SYNDROMES
+from spinestudy import study
+from spinestudy.anatomy import LEVELS
 
+SYNDROMES = study.load("rudds").group.levels  # the demo is RuDDS's: its groups as the study file names them
 CLINICAL_COLUMNS = (
     "study_id",
     "centre",

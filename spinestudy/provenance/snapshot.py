@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
-from spinestudy.anatomy import SYNDROMES
 from spinestudy.provenance.build import provenance
 from spinestudy import study
 from spinestudy.tables.schemas import KEY
@@ -26,9 +25,10 @@ from spinestudy.tables.schemas import tables as study_tables
 STAGES = ("imaging", "clinical", "gradings")
 PATIENT_COLUMNS = ["centre", "patient", "stage", "digest"]
 NUMBER_COLUMNS = ["table", "row", "column", "value"]
-# Result table -> (columns that name a row, columns whose values are manuscript numbers).
+# Result table -> (columns that name a row, columns whose values are manuscript numbers; table1: besides its group
+# columns, those from "n" to "P-value").
 TABLES = {
-    "table1": (["variable", "characteristic"], ["n", "Total", *SYNDROMES, "P-value", "Test", "significant"]),
+    "table1": (["variable", "characteristic"], ["n", "P-value", "Test", "significant"]),
     "posthoc": (["variable", "characteristic", "group1", "group2"], ["test", "p", "p_adjusted", "significant"]),
     "prevalence": (["finding", "age_decade", "level"], ["n", "total", "prevalence", "ci_low", "ci_high"]),
     "lasso": (["outcome", "model", "group", "predictor"],
@@ -86,10 +86,18 @@ def patient_digests(series_index: Path, analysis: Path, gradings: Path, clinical
     return pd.concat(frames, ignore_index=True).sort_values(["centre", "patient", "stage"], ignore_index=True)
 
 
+def group_columns(table1: pd.DataFrame) -> list[str]:
+    """Table 1's columns of the total and the groups: between "n" and "P-value"."""
+    columns = list(table1.columns)
+    return columns[columns.index("n") + 1:columns.index("P-value")]
+
+
 def table_numbers(name: str, path: Path) -> pd.DataFrame:
     """A result table's manuscript numbers, one row per cell, as the CSV prints them."""
     keys, values = TABLES[name]
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if name == "table1":
+        values = [c for c in frame if c in values or c in group_columns(frame)]
     row = pd.Series([" | ".join(v) for v in frame[keys].itertuples(index=False)], index=frame.index, dtype=object)
     row = row + row.groupby(row).cumcount().map(lambda k: f" #{k + 1}" if k else "")  # repeated labels
     cells = frame[[c for c in values if c in frame]].assign(row=row).melt("row", var_name="column")

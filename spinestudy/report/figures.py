@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from spinestudy.anatomy import LEVELS, SYNDROMES
+from spinestudy.anatomy import LEVELS
 from spinestudy.report import style
 from spinestudy.report.export import write_html
 from spinestudy.tables.schemas import AGE_DECADES
@@ -128,7 +128,7 @@ def figure_forest(lasso: str | Path, out_html: str | Path | None = None) -> go.F
     if table.empty:
         return finish(style.message(fig, "no LASSO table"), out_html)
     labels = list(table["label"].unique())
-    groups = ["Total", *SYNDROMES]
+    groups = list(dict.fromkeys(table["group"]))  # Total, then the study's groups
     for col, outcome in enumerate(OUTCOMES, start=1):
         part = table[table["outcome"] == outcome]
         fig.add_trace(go.Scatter(x=[1, 1], y=[-0.5, len(labels) - 0.5], mode="lines", hoverinfo="skip",
@@ -142,7 +142,7 @@ def figure_forest(lasso: str | Path, out_html: str | Path | None = None) -> go.F
                 reason = data["note"].dropna().iloc[0] if data["note"].notna().any() else "no model"
                 skipped.append(f"{group.capitalize()}: {reason.removeprefix('not estimable: ')}")
                 continue
-            _forest_group(fig, fit, labels.index, (g - (len(groups) - 1) / 2) * 0.13, col)
+            _forest_group(fig, fit, labels.index, (g - (len(groups) - 1) / 2) * 0.13, col, style.group_colour(g))
         effect = part["effect"].dropna().iloc[0] if part["effect"].notna().any() else "exp(coef)"
         fig.update_xaxes(title_text=f"{effect} per unit (log scale)", type="log", row=1, col=col)
         if skipped:
@@ -155,11 +155,10 @@ def figure_forest(lasso: str | Path, out_html: str | Path | None = None) -> go.F
     return finish(fig, out_html)
 
 
-def _forest_group(fig: go.Figure, fit: pd.DataFrame, position, offset: float, col: int) -> None:
+def _forest_group(fig: go.Figure, fit: pd.DataFrame, position, offset: float, col: int, colour: str) -> None:
     """One group's estimable coefficients, dodged vertically by offset around the predictor rows."""
     group = fit["group"].iloc[0]
     selected = fit["coef"].fillna(0) != 0
-    colour = style.GROUP_COLOURS.get(group, style.BLACK)
     fig.add_trace(go.Scatter(
         x=fit["exp_coef"], y=fit["label"].map(position) + offset, mode="markers", name=group.capitalize(),
         legendgroup=group, showlegend=group not in {t.legendgroup for t in fig.data},

@@ -24,7 +24,8 @@ from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Border, Font, Side
 
 from spinestudy import applicable
-from spinestudy.anatomy import LEVELS, SYNDROMES
+from spinestudy.anatomy import LEVELS
+from spinestudy.provenance.snapshot import group_columns
 from spinestudy.report.figures import OUTCOMES, PREVALENCE_PANELS, read
 from spinestudy.report.radiomics_figures import OUTCOME_LABELS
 from spinestudy.stats.agreement import PAIRS, STATISTICS
@@ -102,9 +103,9 @@ def _group_name(group: str) -> str:
 # --- the tables -----------------------------------------------------------------------------------
 
 def table1(path: Path, config: dict) -> Table:
-    """RuDDS Table 1: total and leading-syndrome groups, P-value with the test marker."""
+    """Table 1: the total and the study's groups (RuDDS: leading syndromes), P-value with the test marker."""
     data = read(path)
-    groups = [c for c in ["Total", *SYNDROMES] if c in data]
+    groups = group_columns(data)
     rows, notes = [], []
     for variable, part in data.groupby("variable", sort=False):
         graded = len(part) > 1
@@ -148,7 +149,7 @@ def lasso(path: Path, config: dict) -> Table:
     """RuDDS Table 2: LASSO coefficients per predictor (rows) and group (columns), per outcome."""
     data = read(path)
     cfg = config.get("stats", {}).get("lasso", {})
-    groups = ["Total", *SYNDROMES]
+    groups = list(dict.fromkeys(data["group"]))  # Total, then the study's groups
     rows, reasons = [], {}
     for outcome, heading in OUTCOMES.items():
         part = data[data["outcome"] == outcome]

@@ -4,7 +4,7 @@ stay >= 8 pt when a figure is printed 180 mm wide, white background, light grid,
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from spinestudy.anatomy import LEVELS, SYNDROMES
+from spinestudy.anatomy import LEVELS
 
 # Okabe & Ito (2008), "Color Universal Design"; black first for totals and reference marks.
 BLACK, ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = (
@@ -14,9 +14,14 @@ GREY = "#7F7F7F"
 DIVERGING = [[0.0, BLUE], [0.5, "#FFFFFF"], [1.0, VERMILLION]]  # negative - zero - positive
 SEQUENTIAL = "Cividis"  # perceptually uniform, readable with any colour-vision deficiency
 
-GROUP_COLOURS = {"Total": BLACK} | dict(zip(SYNDROMES, PALETTE))
 LEVEL_COLOURS = dict(zip(LEVELS, PALETTE))
 MODIC_COLOURS = {"I": ORANGE, "II": BLUE, "III": GREEN}
+
+
+def group_colour(position: int) -> str:
+    """The colour of a group by its position among Total (0, black) and the study's groups (1, 2, ...)."""
+    return BLACK if position == 0 else PALETTE[(position - 1) % len(PALETTE)]
+
 
 FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
 FONT_SIZE = 16  # layout pixels; 16 px of a 1000 px wide figure printed at 180 mm is about 8 pt

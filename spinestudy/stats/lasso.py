@@ -20,7 +20,7 @@ from sklearn.metrics import log_loss, mean_poisson_deviance
 from sklearn.model_selection import KFold, StratifiedKFold
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from spinestudy.anatomy import SYNDROMES
+from spinestudy import study as studies
 from spinestudy.stats import table1
 
 DEFAULTS = {
@@ -47,14 +47,15 @@ COLUMNS = ["outcome", "model", "group", "predictor", "label", "n", "events", "la
 MODELS = {"poisson": sm.Poisson, "logistic": sm.Logit}
 
 
-def write(analysis: Path, settings: dict, out: str | Path) -> None:
+def write(analysis: Path, study: Path, settings: dict, out: str | Path) -> None:
     """Write results/stats/lasso.csv from the analysis table."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table(pd.read_parquet(analysis), settings).to_csv(out, index=False)
+    table(pd.read_parquet(analysis), settings, studies.load(study)).to_csv(out, index=False)
 
 
-def table(patients: pd.DataFrame, settings: dict) -> pd.DataFrame:
-    """One row per outcome, group (Total, then SYNDROMES) and predictor."""
+def table(patients: pd.DataFrame, settings: dict, study: studies.Study) -> pd.DataFrame:
+    """One row per outcome, group (Total, then each level of the study's Table 1 grouping variable) and
+    predictor."""
     cfg = DEFAULTS | settings.get("lasso", {})
     if cfg["rule"] not in RULES:
         raise ValueError(f"lasso rule must be one of {RULES}, not {cfg['rule']!r}")
@@ -62,8 +63,8 @@ def table(patients: pd.DataFrame, settings: dict) -> pd.DataFrame:
     data = patients.assign(female=(patients["sex"] == "F").astype(float).where(patients["sex"].notna()))
     frames = []
     for outcome, family in OUTCOMES.items():
-        for group in (table1.TOTAL, *SYNDROMES):
-            part = data if group == table1.TOTAL else data[data["syndrome"] == group]
+        for group in (table1.TOTAL, *table1.groups(study)):
+            part = data if group == table1.TOTAL else data[data[study.group.name] == group]
             rows = fit_group(part, outcome, family, labels, cfg)
             frames.append(rows.assign(outcome=outcome, model=family, group=group))
     return pd.concat(frames, ignore_index=True).reindex(columns=COLUMNS)

@@ -14,6 +14,7 @@ import scikit_posthocs as sp
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from spinestudy import study as studies
 from spinestudy.stats import table1
 
 DEFAULTS = {"alpha": 0.005, "p_adjust": "holm", "binary_test": "fisher"}  # RuDDS: post hoc P < 0.005
@@ -22,20 +23,20 @@ COLUMNS = ["variable", "characteristic", "group1", "group2", "n1", "n2", "test",
            "significant", "note"]
 
 
-def write(analysis: Path, gradings: Path, settings: dict, out: str | Path) -> None:
+def write(analysis: Path, gradings: Path, study: Path, settings: dict, out: str | Path) -> None:
     """Write the post hoc table (results/stats/posthoc.csv)."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table(*table1.read(analysis, gradings), settings).to_csv(out, index=False)
+    table(*table1.read(analysis, gradings), settings, studies.load(study)).to_csv(out, index=False)
 
 
-def table(patients: pd.DataFrame, gradings: pd.DataFrame, settings: dict) -> pd.DataFrame:
+def table(patients: pd.DataFrame, gradings: pd.DataFrame, settings: dict, study: studies.Study) -> pd.DataFrame:
     """One row per variable passing the Table 1 threshold and pair of groups with data."""
     base = table1.settings_with_defaults(settings)
     cfg = DEFAULTS | settings.get("posthoc", {}) | {k: base[k] for k in ("fisher_resamples", "seed")}
     if cfg["binary_test"] not in PAIR_TESTS:
         raise ValueError(f"posthoc binary_test must be one of {PAIR_TESTS}, not {cfg['binary_test']!r}")
     frames = []
-    for var in table1.variables(patients, gradings):
+    for var in table1.variables(patients, gradings, study):
         result = table1.test(var, base)
         if np.isfinite(result.p) and result.p < base["alpha"]:
             frames.append(pairs(var, result, cfg))
@@ -57,7 +58,7 @@ def pairs(var: table1.Variable, result: table1.Result, cfg: dict) -> pd.DataFram
         cfg = cfg | {"binary_test": test}
         name, raw = ("Fisher's exact" if test == "fisher" else "chi-squared"), None
     sizes = data["group"].value_counts()
-    groups = [g for g in table1.SYNDROMES if g in sizes.index]
+    groups = [g for g in var.groups if g in sizes.index]
     rows = []
     for a, b in combinations(groups, 2):
         p, note = (raw.loc[a, b], "") if raw is not None else _pair_table(data, a, b, cfg)

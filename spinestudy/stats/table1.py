@@ -1,4 +1,5 @@
-"""Table 1 of RuDDS: the total sample and the leading-syndrome groups, with one group test per variable.
+"""Table 1: the total sample and the groups of the study's grouping variable (RuDDS: the leading syndromes), with
+one group test per row. The rows and their order come from the study file (analyses table1 rows).
 
 Summaries: continuous -> median [Q1; Q3] (numpy's linear quantiles = R's type 7); binary -> % (n/total)
 with the non-missing denominator; graded -> % (n/total) per grade with discs (Pfirrmann) or endplates
@@ -21,7 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from spinestudy.anatomy import SYNDROMES
+from spinestudy import study as studies
+from spinestudy.anatomy import ENDPLATES
 from spinestudy.tables.schemas import KEY
 
 DEFAULTS = {
@@ -35,25 +37,9 @@ DEFAULTS = {
 }
 BINARY_TESTS = ("kruskal", "chi2", "fisher")
 TOTAL = "Total"
-COLUMNS = ["variable", "characteristic", "unit", "n", TOTAL, *SYNDROMES, "P-value", "Test", "test_detail",
-           "significant", "note"]
+SUMMARIES = {"median": ("continuous", ", med [IQR]"), "share": ("binary", ", % (n/total)"), "grades": ("graded", "")}
+UNITS = {"patient": "patients", "level": "discs", "endplate": "endplates"}
 SHAPIRO_MAX = 5000  # scipy: Shapiro-Wilk p-values may be inaccurate above 5000 values
-CONTINUOUS = {
-    "age": "Age, years, med [IQR]",
-    "bmi": "BMI, kg/m2, med [IQR]",
-    "jarosz_score": "Jarosz score, med [IQR]",
-    "nprs_back_before": "NPRS back before procedure, med [IQR]",
-    "nprs_leg_before": "NPRS leg before procedure, med [IQR]",
-    "nprs_back_after": "NPRS back after procedure, med [IQR]",
-    "nprs_leg_after": "NPRS leg after procedure, med [IQR]",
-    "dn4_before": "DN4 before procedure, med [IQR]",
-    "odi_before": "ODI before procedure, med [IQR]",
-}
-ORDER = ["age", "female", "bmi", "smoking", "pfirrmann", "modic_type1", "modic_type2", "modic_type3", "tep",
-         "jarosz_score", "nprs_back_before", "nprs_leg_before", "nprs_back_after", "nprs_leg_after",
-         "dn4_before", "odi_before"]
-
-
 @dataclass(frozen=True)
 class Variable:
     """One Table 1 variable: a value per unit (patient, disc or endplate; NA = missing) and its group."""
@@ -62,7 +48,8 @@ class Variable:
     label: str
     kind: str  # continuous | binary | graded
     unit: str  # patients | discs | endplates
-    data: pd.DataFrame  # columns: value (float, NaN = missing), group (syndrome)
+    data: pd.DataFrame  # columns: value (float, NaN = missing), group (level of the grouping variable)
+    groups: tuple  # the grouping variable's levels, in the study's order
 
 
 @dataclass(frozen=True)
@@ -76,10 +63,10 @@ class Result:
     transformed: pd.Series | None = None  # the transformed values behind an ANOVA
 
 
-def write(analysis: Path, gradings: Path, settings: dict, out: str | Path) -> None:
+def write(analysis: Path, gradings: Path, study: Path, settings: dict, out: str | Path) -> None:
     """Write Table 1 (results/stats/table1.csv) from the analysis and gradings tables."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table(*read(analysis, gradings), settings).to_csv(out, index=False)
+    table(*read(analysis, gradings), settings, studies.load(study)).to_csv(out, index=False)
 
 
 def read(analysis: Path, gradings: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -87,9 +74,20 @@ def read(analysis: Path, gradings: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_parquet(analysis), pd.read_parquet(gradings)
 
 
-def graded(patients: pd.DataFrame, gradings: pd.DataFrame) -> pd.DataFrame:
-    """The gradings of the analysed patients, with each level's syndrome and age decade."""
-    return gradings.merge(patients[KEY + ["syndrome", "age_decade"]], on=KEY, how="inner")
+def graded(patients: pd.DataFrame, gradings: pd.DataFrame, group: str | None = None) -> pd.DataFrame:
+    """The gradings of the analysed patients, with each level's age decade and (`group`) grouping variable."""
+    return gradings.merge(patients[KEY + [c for c in (group, "age_decade") if c]], on=KEY, how="inner")
+
+
+def columns(study: studies.Study) -> list[str]:
+    """Table 1's columns: the total and one per level of the study's grouping variable."""
+    return ["variable", "characteristic", "unit", "n", TOTAL, *groups(study), "P-value", "Test", "test_detail",
+            "significant", "note"]
+
+
+def groups(study: studies.Study) -> tuple:
+    """The levels of the study's Table 1 grouping variable (none: the total only)."""
+    return study.group.levels if study.group else ()
 
 
 def settings_with_defaults(settings: dict) -> dict:
@@ -100,11 +98,11 @@ def settings_with_defaults(settings: dict) -> dict:
     return merged
 
 
-def table(patients: pd.DataFrame, gradings: pd.DataFrame, settings: dict) -> pd.DataFrame:
-    """Table 1: one row per characteristic (per grade for graded variables), in RuDDS order."""
+def table(patients: pd.DataFrame, gradings: pd.DataFrame, settings: dict, study: studies.Study) -> pd.DataFrame:
+    """Table 1: one row per characteristic (per grade for graded variables), in the study file's order."""
     settings = settings_with_defaults(settings)
     rows = []
-    for var in variables(patients, gradings):
+    for var in variables(patients, gradings, study):
         result = test(var, settings)
         for i, (label, cells, n, note) in enumerate(summaries(var)):
             first = i == 0
@@ -115,47 +113,54 @@ def table(patients: pd.DataFrame, gradings: pd.DataFrame, settings: dict) -> pd.
                 "significant": bool(result.p < settings["alpha"]) if first and np.isfinite(result.p) else pd.NA,
                 "note": "; ".join(filter(None, [note, result.note if first else ""])),
             })
-    return pd.DataFrame(rows, columns=COLUMNS).astype({"n": "Int64", "significant": "boolean"})
+    return pd.DataFrame(rows, columns=columns(study)).astype({"n": "Int64", "significant": "boolean"})
 
 
-def variables(patients: pd.DataFrame, gradings: pd.DataFrame) -> list[Variable]:
-    """The 16 RuDDS Table 1 variables, in ORDER."""
-    levels = graded(patients, gradings)
-    def frame(values: pd.Series, groups: pd.Series) -> pd.DataFrame:
-        return pd.DataFrame({"value": pd.to_numeric(values, errors="coerce").astype("Float64").astype(float),
-                             "group": groups.to_numpy()})
+def variables(patients: pd.DataFrame, gradings: pd.DataFrame, study: studies.Study) -> list[Variable]:
+    """The study's Table 1 rows (analyses table1 rows) as Variables: values per unit with their group."""
+    group = study.group.name if study.group else None
+    levels = graded(patients, gradings, group)
+    found = []
+    for row in study.analyses["table1"]["rows"]:
+        row = {"name": row} if isinstance(row, str) else row
+        name = row.get("variable", row["name"])
+        source = study.variables.get(name)
+        per = source.per if source else "patient"
+        summary = row.get("summary") or _summary(source, row)
+        unit = f", {source.unit}" if source and source.unit and summary == "median" else ""
+        if per == "patient":
+            values, by = patients[name], patients[group] if group else None
+        elif per == "level":
+            values, by = levels[name], levels[group] if group else None
+        else:
+            values = pd.concat([levels[f"{name}_{side}"] for side in ENDPLATES], ignore_index=True)
+            by = pd.concat([levels[group]] * len(ENDPLATES), ignore_index=True) if group else None
+        if "level" in row:
+            values = (values == row["level"]).astype("boolean").where(values.notna())
+        kind, suffix = SUMMARIES[summary]
+        label = (row.get("label") or source.label) + unit + suffix
+        found.append(Variable(row["name"], label, kind, UNITS[per], _frame(values, by), groups(study)))
+    return found
 
-    group = patients["syndrome"]
-    found = {name: Variable(name, label, "continuous", "patients", frame(patients[name], group))
-             for name, label in CONTINUOUS.items()}
-    female = (patients["sex"] == "F").astype("boolean").where(patients["sex"].notna())
-    found["female"] = Variable("female", "Female, % (n/total)", "binary", "patients", frame(female, group))
-    found["smoking"] = Variable("smoking", "Smoking, % (n/total)", "binary", "patients",
-                                frame(patients["smoking"], group))
-    found["pfirrmann"] = Variable("pfirrmann", "Pfirrmann disc degeneration grade", "graded", "discs",
-                                  frame(levels["pfirrmann"], levels["syndrome"]))
-    plates = endplates(levels)
-    for k in (1, 2, 3):
-        modic = (plates["modic"] == k).astype("boolean").where(plates["modic"].notna())
-        found[f"modic_type{k}"] = Variable(f"modic_type{k}", f"Modic changes type {k}, % (n/total)", "binary",
-                                           "endplates", frame(modic, plates["syndrome"]))
-    found["tep"] = Variable("tep", "Endplate defect score grade", "graded", "endplates",
-                            frame(plates["tep"], plates["syndrome"]))
-    return [found[name] for name in ORDER]
+
+def _summary(source: studies.Variable, row: dict) -> str:
+    """A row's summary by its variable's kind: a level's share, a binary share, grades, else the median (a row of
+    a derived variable names its summary: the study file's check makes sure)."""
+    if "level" in row or source.kind == "binary":
+        return "share"
+    return "grades" if source.kind == "grade" else "median"
 
 
-def endplates(levels: pd.DataFrame) -> pd.DataFrame:
-    """One row per endplate (upper and lower of each level): syndrome, modic, tep."""
-    return pd.concat([
-        pd.DataFrame({"syndrome": levels["syndrome"], "modic": levels[f"modic_{side}"], "tep": levels[f"tep_{side}"]})
-        for side in ("upper", "lower")
-    ], ignore_index=True)
+def _frame(values: pd.Series, groups: pd.Series | None) -> pd.DataFrame:
+    """A Variable's data: numeric values (NaN = missing) and their groups (None without a grouping variable)."""
+    return pd.DataFrame({"value": pd.to_numeric(values, errors="coerce").astype("Float64").astype(float).to_numpy(),
+                         "group": groups.to_numpy() if groups is not None else None})
 
 
 def summaries(var: Variable) -> list[tuple[str, dict, int, str]]:
     """(characteristic, {column: cell}, non-missing n, note) per output row of a variable."""
     data = var.data
-    parts = {TOTAL: data} | {g: data[data["group"] == g] for g in SYNDROMES}
+    parts = {TOTAL: data} | {g: data[data["group"] == g] for g in var.groups}
     known = data["value"].notna()
     missing = int((~known).sum())
     note = f"missing in {missing} of {len(data)} {var.unit}" if missing else ""
@@ -173,8 +178,8 @@ def summaries(var: Variable) -> list[tuple[str, dict, int, str]]:
 def test(var: Variable, settings: dict) -> Result:
     """The RuDDS group test of a variable over the groups with data (see the module docstring)."""
     data = var.data.dropna(subset=["value"])
-    groups = [g for g in SYNDROMES if (data["group"] == g).any()]
-    absent = [g for g in SYNDROMES if g not in groups]
+    groups = [g for g in var.groups if (data["group"] == g).any()]
+    absent = [g for g in var.groups if g not in groups]
     note = f"no data in group(s): {', '.join(absent)}; tested over the others" if absent and len(groups) > 1 else ""
     if len(groups) < 2:
         return Result(np.nan, "none", "", "not testable: fewer than two groups with data")

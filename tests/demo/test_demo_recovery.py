@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spinestudy.anatomy import SYNDROMES
+from spinestudy.demo.tables import SYNDROMES
 from stats_cohort import rudds_results
 
 FACET, _, STENOSIS, _ = SYNDROMES

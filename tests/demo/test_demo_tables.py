@@ -9,7 +9,8 @@ import yaml
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
-from spinestudy.anatomy import LEVELS, SYNDROMES
+from spinestudy.anatomy import LEVELS
+from spinestudy.demo.tables import SYNDROMES
 from spinestudy.demo import tables as dt
 
 CENTRES = ["A", "B", "C", "D"]

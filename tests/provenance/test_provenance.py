@@ -8,7 +8,7 @@ import pytest
 from dicom_factory import write_series
 from stats_cohort import cohort
 
-from spinestudy import cli, pseudonym
+from spinestudy import cli, pseudonym, study
 from spinestudy.ingest.job import INDEX_COLUMNS, ingest_patient
 from spinestudy.provenance import changes, snapshot, store
 from spinestudy.report import study as report
@@ -28,6 +28,7 @@ def run_stats(folder, analysis: pd.DataFrame, long: pd.DataFrame, config: dict) 
     for name, module in STATS.items():
         paths[name] = folder / f"{name}.csv"
         needs = {"gradings": folder / "gradings.parquet"} if name != "associations" else {}
+        needs |= {"study": study.path_of(config["study"])} if name in ("table1", "posthoc", "lasso") else {}
         module.write(analysis=folder / "analysis.parquet", **needs, settings=settings, out=paths[name])
     return paths
 
@@ -65,6 +66,7 @@ def test_a_corrected_clinical_value_changes_one_patient_and_the_numbers_it_moves
         [analysis.loc[row, "centre"], analysis.loc[row, "patient"], "clinical", "changed"]]
     numbers = listed[listed["kind"] == "number"]
     tracked = {(t, c) for t, (_, values) in snapshot.TABLES.items() for c in values}
+    tracked |= {("table1", c) for c in snapshot.group_columns(pd.read_csv(before["table1"]))}  # Total, groups
     assert {(t, c) for t, c in zip(numbers["table"], numbers["column"])} == csv_diff(before, after) & tracked
     rows = numbers.loc[numbers["table"] == "table1", "row"].str.split(" | ", regex=False).str[0]
     assert {"age", "nprs_back_before"} <= set(rows)

@@ -14,7 +14,8 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 import pytest
 
-from spinestudy.anatomy import LEVELS, SYNDROMES
+from spinestudy.anatomy import LEVELS
+from spinestudy.demo.tables import SYNDROMES
 from spinestudy.radiomics_stats import classifier as modic_classifier
 from spinestudy.radiomics_stats import correlations as feature_correlations
 from spinestudy.radiomics_stats import harmonisation, icc

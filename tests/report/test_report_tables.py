@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.cell.rich_text import CellRichText
 
+from spinestudy import study
 from spinestudy.report import manuscript_tables as mt
 from spinestudy.stats import associations, posthoc, table1
 from stats_cohort import cohort
@@ -24,7 +25,8 @@ def inputs(tmp_path_factory, config):
     analysis.to_parquet(root / "analysis.parquet")
     gradings.to_parquet(root / "gradings.parquet")
     for key, module in (("table1", table1), ("posthoc", posthoc)):
-        module.write(root / "analysis.parquet", root / "gradings.parquet", config["stats"], root / f"{key}.csv")
+        module.write(root / "analysis.parquet", root / "gradings.parquet", study.path_of(config["study"]),
+                     config["stats"], root / f"{key}.csv")
         paths[key] = root / f"{key}.csv"
     associations.write(root / "analysis.parquet", config["stats"], root / "associations.csv")
     paths["associations"] = root / "associations.csv"

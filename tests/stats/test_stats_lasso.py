@@ -5,8 +5,11 @@ import pytest
 import statsmodels.api as sm
 from sklearn.linear_model import LogisticRegression
 
+from spinestudy import study
 from spinestudy.stats import lasso
 from stats_cohort import cohort
+
+RUDDS = study.load("rudds")
 
 FAST = {"folds": 5, "n_lambdas": 15, "bootstraps": 0, "seed": 1}
 
@@ -44,7 +47,7 @@ def test_planted_smoking_effects_in_stenosis_are_recovered():
     """truth: smoking raises back NPRS (log rate ratio 0.307) and MCID odds (OR 2.03) in stenosis; n = 3000."""
     analysis, _, truth = cohort(3000, seed=7)
     out = lasso.table(analysis[analysis["syndrome"] == truth["smoking_mcid_stenosis"]["syndrome"]],
-                      {"lasso": FAST | {"bootstraps": 20}})
+                      {"lasso": FAST | {"bootstraps": 20}}, RUDDS)
     smoking = out[(out["predictor"] == "smoking") & (out["group"] == "degenerative stenosis")].set_index("outcome")
     assert 0.1 < smoking.loc["nprs_back_before", "coef"] < 0.6
     assert smoking.loc["mcid", "exp_coef"] > 1.3 and smoking.loc["mcid", "effect"] == "OR"
@@ -56,7 +59,7 @@ def test_planted_smoking_effects_in_stenosis_are_recovered():
 def test_small_groups_and_constant_predictors_are_not_estimable():
     analysis, _, _ = cohort(150, seed=8)
     analysis["bmi"] = 28.0
-    out = lasso.table(analysis, {"lasso": FAST | {"min_cases": 40}})
+    out = lasso.table(analysis, {"lasso": FAST | {"min_cases": 40}}, RUDDS)
     assert not out.loc[out["predictor"] == "bmi", "estimable"].any()
     small = out[out["group"] == "degenerative deformity"]
     assert not small["estimable"].any() and small["note"].str.startswith("not estimable").all()
@@ -65,13 +68,14 @@ def test_small_groups_and_constant_predictors_are_not_estimable():
 
 def test_one_se_rule_penalises_at_least_as_much_as_lambda_min():
     analysis, _, _ = cohort(800, seed=9)
-    lam = {rule: lasso.table(analysis, {"lasso": FAST | {"rule": rule}}).groupby(["outcome", "group"])["lambda"].first()
+    lam = {rule: lasso.table(analysis, {"lasso": FAST | {"rule": rule}}, RUDDS).groupby(["outcome", "group"])[
+        "lambda"].first()
            for rule in lasso.RULES}
     assert (lam["1se"].dropna() >= lam["lambda.min"].dropna()).all()
 
 
 def test_a_cohort_too_small_for_any_model_gives_noted_rows():
     analysis, _, _ = cohort(20, seed=10)
-    out = lasso.table(analysis, {"lasso": FAST})
+    out = lasso.table(analysis, {"lasso": FAST}, RUDDS)
     assert list(out.columns) == lasso.COLUMNS and len(out) == 2 * 5 * len(lasso.PREDICTORS)
     assert not out["estimable"].any() and out["note"].str.contains("complete cases").all()

@@ -7,16 +7,20 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from spinestudy.anatomy import SYNDROMES
+from spinestudy import study
 from spinestudy.stats import posthoc, table1
 from stats_cohort import cohort
+
+RUDDS = study.load("rudds")
+SYNDROMES = RUDDS.group.levels
 
 
 def test_dunn_matches_dunn_1964_formula_without_ties():
     rng = np.random.default_rng(0)
     groups = np.repeat(SYNDROMES, [12, 15, 10, 8])
     values = rng.permutation(len(groups)).astype(float) + 100 * (groups == SYNDROMES[2])  # distinct values
-    var = table1.Variable("x", "X", "graded", "discs", pd.DataFrame({"value": values, "group": groups}))
+    var = table1.Variable("x", "X", "graded", "discs", pd.DataFrame({"value": values, "group": groups}),
+                             SYNDROMES)
     out = posthoc.pairs(var, table1.Result(0.0, "K", ""), posthoc.DEFAULTS | {"p_adjust": "bonferroni"})
     ranks, n = stats.rankdata(values), len(values)
     for row in out.itertuples():  # z = mean rank difference / sqrt(N(N+1)/12 (1/ni + 1/nj))
@@ -32,7 +36,7 @@ def test_pairwise_t_test_uses_the_pooled_sd_of_all_groups():
     groups = np.repeat(SYNDROMES, 20)
     values = rng.normal(np.repeat([0, 0.5, 1, 1.5], 20), 1)
     data = pd.DataFrame({"value": values, "group": groups})
-    var = table1.Variable("x", "X", "continuous", "patients", data)
+    var = table1.Variable("x", "X", "continuous", "patients", data, SYNDROMES)
     result = table1.Result(0.0, "A", "", transformed=pd.Series(values))
     out = posthoc.pairs(var, result, posthoc.DEFAULTS | {"p_adjust": "none"})
     resid = values - data.groupby("group")["value"].transform("mean")
@@ -46,16 +50,17 @@ def test_pairwise_t_test_uses_the_pooled_sd_of_all_groups():
 def test_binary_pairs_use_fisher_exact():
     # Fisher (1935), lady tasting tea: [[3, 1], [1, 3]], two-sided p = 0.4857
     data = pd.DataFrame({"value": [1, 1, 1, 0, 1, 0, 0, 0.0], "group": [SYNDROMES[0]] * 4 + [SYNDROMES[1]] * 4})
-    var = table1.Variable("x", "X", "binary", "patients", data)
+    var = table1.Variable("x", "X", "binary", "patients", data, SYNDROMES)
     out = posthoc.pairs(var, table1.Result(0.0, "K", ""), posthoc.DEFAULTS | {"fisher_resamples": 99, "seed": 1})
     assert out["p"].iloc[0] == pytest.approx(0.4857, abs=1e-4) and out["test"].iloc[0] == "Fisher's exact"
 
 
 def test_only_variables_passing_the_threshold_are_compared():
     analysis, long, _ = cohort(600, seed=2)
-    t1 = table1.table(analysis, long, {"alpha": 0.003})
+    t1 = table1.table(analysis, long, {"alpha": 0.003}, RUDDS)
     passed = set(t1.loc[t1["significant"].fillna(False).astype(bool), "variable"])
-    out = posthoc.table(analysis, long, {"alpha": 0.003, "posthoc": {"alpha": 0.005, "p_adjust": "holm"}})
+    out = posthoc.table(analysis, long, {"alpha": 0.003, "posthoc": {"alpha": 0.005, "p_adjust": "holm"}},
+                         RUDDS)
     assert set(out["variable"]) == passed and {"age", "pfirrmann"} <= passed
     assert len(out) == 6 * len(passed)
     assert (out["significant"] == (out["p_adjusted"] < 0.005)).all()

@@ -7,9 +7,12 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from spinestudy.anatomy import SYNDROMES
+from spinestudy import study
 from spinestudy.stats import table1
 from stats_cohort import cohort
+
+RUDDS = study.load("rudds")
+SYNDROMES = RUDDS.group.levels
 
 FACET, HERNIATION, STENOSIS, DEFORMITY = SYNDROMES
 SETTINGS = {"alpha": 0.003}
@@ -17,7 +20,7 @@ SETTINGS = {"alpha": 0.003}
 
 def variable(values, groups, kind="continuous"):
     data = pd.DataFrame({"value": np.asarray(values, dtype=float), "group": groups})
-    return table1.Variable("x", "X", kind, "patients", data)
+    return table1.Variable("x", "X", kind, "patients", data, SYNDROMES)
 
 
 def test_kruskal_wallis_matches_pingouin_with_ties():
@@ -72,7 +75,7 @@ def test_chi_squared_matches_pingouin():
 
 def test_summaries_and_disc_and_endplate_denominators():
     analysis, long, _ = cohort(40, seed=4)
-    t = table1.table(analysis, long, SETTINGS)
+    t = table1.table(analysis, long, SETTINGS, RUDDS)
     assert list(t.columns[4:9]) == [table1.TOTAL, *SYNDROMES] and {"P-value", "Test"} <= set(t.columns)
     age = t.set_index("variable").loc["age"]
     q1, med, q3 = np.quantile(analysis["age"], [0.25, 0.5, 0.75])
@@ -95,7 +98,7 @@ def test_edge_cases_are_noted_never_crash():
     long = long.merge(analysis[["centre", "patient"]])
     analysis["dn4_before"] = pd.array([pd.NA] * len(analysis), dtype="Int64")  # all missing
     analysis["bmi"] = 25.0  # all tied
-    t = table1.table(analysis, long, SETTINGS).set_index("variable")
+    t = table1.table(analysis, long, SETTINGS, RUDDS).set_index("variable")
     assert t.loc["dn4_before", "note"].startswith("all values missing")
     assert "fewer than two groups" in t.loc["dn4_before", "note"]
     assert "all values identical" in t.loc["bmi", "note"]
@@ -112,5 +115,5 @@ def test_write_is_deterministic(tmp_path):
     long.to_parquet(tmp_path / "g.parquet")
     settings = {"binary_test": "fisher"}  # includes Monte Carlo r x c tables
     for name in ("t1.csv", "t2.csv"):
-        table1.write(tmp_path / "a.parquet", tmp_path / "g.parquet", settings, tmp_path / name)
+        table1.write(tmp_path / "a.parquet", tmp_path / "g.parquet", RUDDS.path, settings, tmp_path / name)
     assert (tmp_path / "t1.csv").read_bytes() == (tmp_path / "t2.csv").read_bytes()

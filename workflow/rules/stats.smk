@@ -9,6 +9,7 @@ STATS = {
     "associations": "associations.csv",
 }
 NEEDS_GRADINGS = {"table1", "posthoc", "prevalence"}
+NEEDS_STUDY = {"table1", "posthoc", "lasso"}  # read the study file: rows, groups
 
 for module, filename in STATS.items():
 
@@ -17,6 +18,7 @@ for module, filename in STATS.items():
             f"stats_{module}"
         input:
             **({"gradings": "results/tables/gradings_long.parquet"} if module in NEEDS_GRADINGS else {}),
+            **({"study": STUDY.path} if module in NEEDS_STUDY else {}),
             analysis="results/tables/analysis.parquet",
         output:
             out=f"results/stats/{filename}",
