@@ -13,20 +13,23 @@ import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 import pytest
+import yaml
 
 from spinestudy.anatomy import LEVELS, SYNDROMES
+from spinestudy.config import REPO
+from spinestudy.prediction import outputs as prediction_outputs
 from spinestudy.radiomics_stats import classifier as modic_classifier
 from spinestudy.radiomics_stats import correlations as feature_correlations
 from spinestudy.radiomics_stats import harmonisation, icc
 from spinestudy.radiomics_stats import screen as feature_screen
 from spinestudy.radiomics_stats import shape as modic_shape
 from spinestudy.report import export as figure_export
-from spinestudy.report import figures, style
+from spinestudy.report import figures, prediction_report, style
 from spinestudy.report import radiomics_figures as figures_radiomics
 from spinestudy.report import study as report
 from spinestudy.stats import agreement
 from spinestudy.tables.schemas import AGE_DECADES
-from stats_cohort import reads
+from stats_cohort import cohort, reads
 
 CI = os.environ.get("CI", "").lower() in ("true", "1")
 
@@ -92,7 +95,19 @@ def synthetic_inputs(root) -> dict:
     agreement.write(root / "reads_long.parquet", {"agreement": {"bootstraps": 100}}, paths["agreement"],
                     paths["confusion"])
     paths |= radiomics_stats_inputs(root, rng)
-    return paths
+    return paths | prediction_inputs(root)
+
+
+def prediction_inputs(root, model="rudds_mcid") -> dict:
+    """results/prediction/<model>/ written by the prediction module from a small demo cohort, named as the
+    figure rules (calibration, decision_curve) and the study page (prediction_report.key) name them."""
+    settings = yaml.safe_load((REPO / "config/config.yaml").read_text())["prediction"]
+    tables = prediction_outputs.build(cohort(400, seed=7)[0], settings | {"bootstraps": 10, "model": model})
+    paths = {}
+    for name, frame in tables.items():
+        paths[prediction_report.key(model, name)] = root / f"prediction_{name}.csv"
+        frame.to_csv(paths[prediction_report.key(model, name)], index=False)
+    return paths | {name: paths[prediction_report.key(model, name)] for name in ("calibration", "decision_curve")}
 
 
 RADIOMICS_SETTINGS = {"seed": 1, "modic_types": [1, 2, 3], "min_lesions": 2, "contrast": [1, 2],
