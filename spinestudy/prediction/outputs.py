@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from spinestudy.prediction import calibration, centres, decision_curve, performance, sample_size, validation
+from spinestudy.prediction import TABLES, calibration, centres, decision_curve, performance, sample_size, validation
 
 ASSUMED = ("r2_cs", "r2_nagelkerke", "c_statistic")
 PERFORMANCE_EXTRA = ["ci_low", "ci_high", "bootstraps", "failed"]
 COEFFICIENTS = ["term", "coef", "odds_ratio", "selected_share", "method", "penalty_C"]
-TABLES = ("sample_size", "performance", "coefficients", "decision_curve", "failures", "calibration", "centres")
 
 
 def write(analysis: Path, settings: dict, out_sample_size: str, out_performance: str, out_coefficients: str,

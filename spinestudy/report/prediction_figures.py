@@ -49,7 +49,9 @@ def figure_calibration(calibration: str | Path, out_html: str | Path | None = No
     fig.update_xaxes(range=[0, 1], row=1, col=1)
     fig.update_xaxes(range=[0, 1], title_text="Predicted risk", row=2, col=1)
     fig.update_yaxes(range=[0, 1], title_text="Observed proportion", row=1, col=1)
-    fig.update_yaxes(title_text="Patients", row=2, col=1)
+    step = max(1, int(np.ceil(max(table["with_outcome"].max(), table["without_outcome"].max()) / 2)))
+    ticks = step * np.arange(-2, 3)
+    fig.update_yaxes(title_text="Patients", tickvals=ticks, ticktext=[str(abs(t)) for t in ticks], row=2, col=1)
     fig.update_layout(barmode="relative", legend=dict(x=0.02, y=0.98, xanchor="left", yanchor="top"))
     return finish(fig, out_html)
 

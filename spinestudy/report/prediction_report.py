@@ -1,13 +1,14 @@
 """The prediction models on the study page and in the checklist (TRIPOD+AI): per model the sample-size verdict,
 the performance table (apparent, optimism, corrected), the calibration and decision-curve figures and the
-performance per centre, from results/prediction/<model>/. The report rules name a model's files
-prediction_<model>_<table> (key)."""
+performance per centre, from results/prediction/<model>/, named in the report inputs as
+spinestudy.prediction.report_key names them."""
 
 from html import escape
 from pathlib import Path
 
 import pandas as pd
 
+from spinestudy.prediction import TABLES, report_key
 from spinestudy.report import manuscript_tables
 from spinestudy.report.figures import read
 from spinestudy.report.manuscript_tables import Table, number
@@ -18,15 +19,9 @@ MEASURES = {"c_statistic": "C statistic", "r2_nagelkerke": "Nagelkerke R²", "ci
 SOURCE = "results/prediction/{model}/{table}.csv"
 
 
-def key(model: str, table: str) -> str:
-    """The report rules' input name of one table of one model."""
-    return f"prediction_{model}_{table}"
-
-
 def model_inputs(inputs: dict[str, Path], model: str) -> dict[str, Path]:
     """The model's tables among the report inputs, by table name (the figure functions' parameters)."""
-    prefix = key(model, "")
-    return {k.removeprefix(prefix): v for k, v in inputs.items() if k.startswith(prefix)}
+    return {name: inputs[report_key(model, name)] for name in TABLES if report_key(model, name) in inputs}
 
 
 def verdict(sample_size: Path | None) -> str:

@@ -274,8 +274,8 @@ document.body.setAttribute('data-errors',JSON.stringify(window.studyErrors));})(
 def write_study(inputs: dict[str, Path], config: dict, out: str | Path, *, commit: str | None = None,
                 date: str | None = None) -> Path:
     """Write results/report/study.html from the stage outputs in inputs (keys: the figure functions'
-    parameters and manuscript_tables.TABLES keys, a prediction model's tables as prediction_report.key names
-    them, plus 'diagnostics', 'version' and 'changes'); absent inputs are left out."""
+    parameters and manuscript_tables.TABLES keys, a prediction model's tables named by prediction.report_key,
+    plus 'diagnostics', 'version' and 'changes'); absent inputs are left out."""
     inputs = {k: Path(v) for k, v in inputs.items()}
     sections = []
     for kind, name in ORDER:
@@ -345,7 +345,7 @@ def changes_html(version: Path, changes: Path, limit: int = 100) -> str:
 
 def checklist(config: dict, diagnostics: Path | None = None, features: Path | None = None,
               classifier: Path | None = None, prediction: dict[str, Path] | None = None) -> pd.DataFrame:
-    """IBSI reporting, CLEAR and (per prediction model, its tables in `prediction` as prediction_report.key
+    """IBSI reporting, CLEAR and (per prediction model, its tables in `prediction` as prediction.report_key
     names them) TRIPOD+AI items: value and source where the pipeline knows them, otherwise marked for the
     authors to complete."""
     rad = config.get("radiomics", {})
@@ -437,7 +437,7 @@ def _performance(result: dict) -> str | None:
 
 def write_checklist(config: dict, out: str | Path, diagnostics: Path | None = None, features: Path | None = None,
                     classifier: Path | None = None, **prediction: Path) -> None:
-    """Write results/report/checklist.csv (prediction: the models' tables, named as prediction_report.key)."""
+    """Write results/report/checklist.csv (prediction: the models' tables, named by prediction.report_key)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     checklist(config, diagnostics, features, classifier, prediction).to_csv(out, index=False)

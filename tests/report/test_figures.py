@@ -18,13 +18,14 @@ import yaml
 from spinestudy.anatomy import LEVELS, SYNDROMES
 from spinestudy.config import REPO
 from spinestudy.prediction import outputs as prediction_outputs
+from spinestudy.prediction import report_key
 from spinestudy.radiomics_stats import classifier as modic_classifier
 from spinestudy.radiomics_stats import correlations as feature_correlations
 from spinestudy.radiomics_stats import harmonisation, icc
 from spinestudy.radiomics_stats import screen as feature_screen
 from spinestudy.radiomics_stats import shape as modic_shape
 from spinestudy.report import export as figure_export
-from spinestudy.report import figures, prediction_report, style
+from spinestudy.report import figures, style
 from spinestudy.report import radiomics_figures as figures_radiomics
 from spinestudy.report import study as report
 from spinestudy.stats import agreement
@@ -100,14 +101,14 @@ def synthetic_inputs(root) -> dict:
 
 def prediction_inputs(root, model="rudds_mcid") -> dict:
     """results/prediction/<model>/ written by the prediction module from a small demo cohort, named as the
-    figure rules (calibration, decision_curve) and the study page (prediction_report.key) name them."""
+    figure rules (calibration, decision_curve) and the study page (prediction.report_key) name them."""
     settings = yaml.safe_load((REPO / "config/config.yaml").read_text())["prediction"]
     tables = prediction_outputs.build(cohort(400, seed=7)[0], settings | {"bootstraps": 10, "model": model})
     paths = {}
     for name, frame in tables.items():
-        paths[prediction_report.key(model, name)] = root / f"prediction_{name}.csv"
-        frame.to_csv(paths[prediction_report.key(model, name)], index=False)
-    return paths | {name: paths[prediction_report.key(model, name)] for name in ("calibration", "decision_curve")}
+        paths[report_key(model, name)] = root / f"prediction_{name}.csv"
+        frame.to_csv(paths[report_key(model, name)], index=False)
+    return paths | {name: paths[report_key(model, name)] for name in ("calibration", "decision_curve")}
 
 
 RADIOMICS_SETTINGS = {"seed": 1, "modic_types": [1, 2, 3], "min_lesions": 2, "contrast": [1, 2],

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spinestudy.prediction import decision_curve
+from spinestudy.prediction import decision_curve, report_key
 from spinestudy.report import prediction_figures, prediction_report
 from spinestudy.report import study as report
 from test_figures import prediction_inputs
@@ -63,9 +63,9 @@ def test_calibration_figure_draws_its_table(inputs):
 
 
 def test_verdict_says_when_the_data_fall_short(inputs, tmp_path):
-    size = pd.read_csv(inputs[prediction_report.key(MODEL, "sample_size")])
+    size = pd.read_csv(inputs[report_key(MODEL, "sample_size")])
     final = size.set_index("criterion").loc["final"]
-    text = prediction_report.verdict(inputs[prediction_report.key(MODEL, "sample_size")])
+    text = prediction_report.verdict(inputs[report_key(MODEL, "sample_size")])
     assert not final["enough"] and "the data fall short" in text
     assert f"{int(final['n_available'])} complete cases" in text and f"at least {int(final['n'])} patients" in text
     size.assign(enough=True).to_csv(tmp_path / "s.csv", index=False)
@@ -85,7 +85,7 @@ def test_checklist_rows_come_from_the_model_tables(inputs, config):
     table = report.checklist(config, prediction=inputs)
     rows = table[table["checklist"] == "TRIPOD+AI"].set_index("item")
     assert (rows["status"] == "filled").all() and len(rows) == 4
-    perf = pd.read_csv(inputs[prediction_report.key(MODEL, "performance")]).set_index("measure")
+    perf = pd.read_csv(inputs[report_key(MODEL, "performance")]).set_index("measure")
     calibration = rows.loc[f"Calibration ({MODEL})", "value"]
     assert f"slope {perf.loc['slope', 'index.orig']:.3f} apparent" in calibration
     assert f"{perf.loc['slope', 'index.corrected']:.3f} corrected" in calibration

@@ -1,7 +1,7 @@
 # Figures (plotly: HTML always, PNG and SVG when a browser exists), manuscript tables (Markdown, LaTeX,
 # one XLSX workbook), the study report page and the IBSI / CLEAR / TRIPOD+AI checklist.
 from spinestudy.report.export import static_unavailable
-from spinestudy.report.prediction_report import key as prediction_key
+from spinestudy.prediction import report_key
 
 STATIC_SKIPPED = static_unavailable()
 if STATIC_SKIPPED:
@@ -35,7 +35,7 @@ PREDICTION_FIGURE_OUTPUTS = expand(
     fmt=FIGURE_FORMATS,
 )
 PREDICTION_REPORT = {  # the models' tables, as the study page and the checklist name them
-    prediction_key(model, name): f"results/prediction/{model}/{name}.csv"
+    report_key(model, name): f"results/prediction/{model}/{name}.csv"
     for model in PREDICTION_MODELS
     for name in PREDICTION_FILES
 }
