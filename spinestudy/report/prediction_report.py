@@ -130,7 +130,8 @@ def checklist_rows(config: dict, inputs: dict[str, Path]) -> list[tuple[str, str
     for model, spec in cfg.get("models", {}).items():
         files = model_inputs(inputs, model)
         size = verdict(files["sample_size"]) if "sample_size" in files else None
-        perf = read(files.get("performance")).set_index("measure") if "performance" in files else pd.DataFrame()
+        perf = read(files.get("performance"))
+        perf = perf.set_index("measure") if "measure" in perf else perf
         c = perf.loc["c_statistic"] if "c_statistic" in perf.index else pd.Series(dtype=float)
         validation = (f"bootstrap optimism correction, {int(c['bootstraps'])} replicates ({int(c['failed'])} failed), "
                       f"every replicate repeating the {spec['method']} development" if pd.notna(c.get("n")) else None)
@@ -140,7 +141,7 @@ def checklist_rows(config: dict, inputs: dict[str, Path]) -> list[tuple[str, str
             calibration = (f"slope {slope['index.orig']:.3f} apparent, {slope['index.corrected']:.3f} corrected; "
                            f"calibration-in-the-large {citl['index.orig']:.3f} apparent, {citl['index.corrected']:.3f} "
                            "corrected; lowess curve with 95% bootstrap band and optimism-corrected curve")
-        curve = read(files.get("decision_curve")) if "decision_curve" in files else pd.DataFrame()
+        curve = read(files.get("decision_curve"))
         decision = (f"net benefit of the model, treat all and treat none, interventions avoided per 100, thresholds "
                     f"{curve['threshold'].min():g} to {curve['threshold'].max():g}" if not curve.empty else None)
         source = SOURCE.format(model=model, table="{}")

@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from spinestudy.prediction import decision_curve, report_key
+from spinestudy.prediction import outputs as prediction_outputs
 from spinestudy.report import prediction_figures, prediction_report
 from spinestudy.report import study as report
+from stats_cohort import cohort
 from test_figures import prediction_inputs
 
 MODEL = "rudds_mcid"
@@ -91,3 +93,18 @@ def test_checklist_rows_come_from_the_model_tables(inputs, config):
     assert f"{perf.loc['slope', 'index.corrected']:.3f} corrected" in calibration
     assert f"{int(perf['bootstraps'].iloc[0])} replicates" in rows.loc[f"Internal validation method ({MODEL})", "value"]
     assert "thresholds 0.05 to 0.8" in rows.loc[f"Decision curve ({MODEL})", "value"]
+
+
+def test_a_model_that_is_not_estimable_says_so_on_the_page(config, tmp_path):
+    settings = config["prediction"] | {"bootstraps": 5, "model": MODEL}
+    tables = prediction_outputs.build(cohort(60, seed=7)[0], settings)  # too few events: the tables' notes
+    inputs = {}
+    for name, frame in tables.items():
+        inputs[report_key(MODEL, name)] = tmp_path / f"{name}.csv"
+        frame.to_csv(inputs[report_key(MODEL, name)], index=False)
+    page = report.write_study(inputs, config, tmp_path / "study.html", commit="t", date="d").read_text()
+    assert page.count('class="plotly-graph-div"') == 2 and "model not estimable" in page
+    assert "not estimable: " in page and "the data fall short" in page
+    rows = report.checklist(config, prediction=inputs).set_index("item")
+    assert rows.loc[f"Sample size ({MODEL})", "status"] == "filled"
+    assert rows.loc[f"Calibration ({MODEL})", "value"] == report.FOR_AUTHORS
