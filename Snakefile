@@ -41,6 +41,7 @@ rule all:
         RADIOMICS_STATS_OUTPUTS,
         PREDICTION_OUTPUTS,
         expand("results/figures/{figure}.{fmt}", figure=FIGURE_INPUTS, fmt=FIGURE_FORMATS),
+        PREDICTION_FIGURE_OUTPUTS,
         "results/tables.xlsx",
         "results/report/study.html",
         "results/report/checklist.csv",

@@ -1,6 +1,6 @@
 """One prediction model from the analysis table (config `prediction:`, one entry under `models:`), written to
 results/prediction/<model>/: sample size, apparent and optimism-corrected performance, the full model, the
-decision curve, and the failed bootstrap replicates.
+decision curve, the failed bootstrap replicates, the calibration curve and the performance per centre.
 
 Binary outcomes, complete cases: patients without the outcome or a predictor are counted in sample_size.csv
 (`incomplete`), never dropped unseen.
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from spinestudy.prediction import decision_curve, performance, sample_size, validation
+from spinestudy.prediction import TABLES, calibration, centres, decision_curve, performance, sample_size, validation
 
 ASSUMED = ("r2_cs", "r2_nagelkerke", "c_statistic")
 PERFORMANCE_EXTRA = ["ci_low", "ci_high", "bootstraps", "failed"]
@@ -20,20 +20,20 @@ COEFFICIENTS = ["term", "coef", "odds_ratio", "selected_share", "method", "penal
 
 
 def write(analysis: Path, settings: dict, out_sample_size: str, out_performance: str, out_coefficients: str,
-          out_decision_curve: str, out_failures: str) -> None:
-    """Fit and validate the model settings["model"] names and write its five tables."""
+          out_decision_curve: str, out_failures: str, out_calibration: str, out_centres: str) -> None:
+    """Fit and validate the model settings["model"] names and write its TABLES."""
     tables = build(pd.read_parquet(analysis), settings)
-    for name, out in zip(("sample_size", "performance", "coefficients", "decision_curve", "failures"),
-                         (out_sample_size, out_performance, out_coefficients, out_decision_curve, out_failures)):
+    for name, out in zip(TABLES, (out_sample_size, out_performance, out_coefficients, out_decision_curve,
+                                  out_failures, out_calibration, out_centres)):
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         tables[name].to_csv(out, index=False)
 
 
 def build(patients: pd.DataFrame, settings: dict) -> dict[str, pd.DataFrame]:
-    """The five tables of one model; settings are the `prediction` section with `model` naming the entry."""
+    """The TABLES of one model; settings are the `prediction` section with `model` naming the entry."""
     spec = settings["models"][settings["model"]]
     columns = [spec["outcome"], *spec["predictors"]]
-    missing = [c for c in columns if c not in patients]
+    missing = [c for c in ["centre", *columns] if c not in patients]
     if missing:
         raise ValueError(f"prediction model {settings['model']}: analysis table has no column {missing}")
     try:
@@ -55,11 +55,14 @@ def build(patients: pd.DataFrame, settings: dict) -> dict[str, pd.DataFrame]:
     except (ValueError, np.linalg.LinAlgError, *validation.FAILURES) as error:
         return not_estimable(size, spec, f"the model cannot be developed: {type(error).__name__}: {error}")
     lp = result.model.linear_predictor(x)
+    risk = special.expit(lp)
     return {"sample_size": size, "performance": performance_table(result, y, lp, settings),
             "coefficients": coefficients(result, spec),
-            "decision_curve": decision_curve.table(y, special.expit(lp), decision_curve.thresholds(
-                settings["thresholds"])),
-            "failures": result.failures}
+            "decision_curve": decision_curve.table(y, risk, decision_curve.thresholds(settings["thresholds"])),
+            "failures": result.failures,
+            "calibration": calibration.table(result.grid, result.curves, y, risk, settings["confidence"]),
+            "centres": centres.table(patients.loc[complete.index, "centre"], y, lp, settings["min_events"],
+                                     settings["confidence"])}
 
 
 def not_estimable(size: pd.DataFrame, spec: dict, reason: str) -> dict[str, pd.DataFrame]:
@@ -71,7 +74,9 @@ def not_estimable(size: pd.DataFrame, spec: dict, reason: str) -> dict[str, pd.D
             "coefficients": pd.DataFrame({"term": ["intercept", *spec["predictors"]]}).reindex(
                 columns=COEFFICIENTS).assign(method=spec["method"], note=note),
             "decision_curve": pd.DataFrame(columns=decision_curve.COLUMNS),
-            "failures": pd.DataFrame(columns=["replicate", "reason"])}
+            "failures": pd.DataFrame(columns=["replicate", "reason"]),
+            "calibration": pd.DataFrame(columns=calibration.COLUMNS),
+            "centres": pd.DataFrame(columns=centres.COLUMNS)}
 
 
 def needed(spec: dict, y: np.ndarray, incomplete: int) -> pd.DataFrame:

@@ -7,6 +7,11 @@ logistic regression, or the LASSO / elastic net with its penalty chosen by cross
 A replicate whose development fails (perfect separation, non-convergence, a sample with one outcome class) is
 counted with its reason and left out; a measure undefined in a replicate (a slope without spread) is left out of
 that measure only, so n counts the replicates behind each row.
+
+The same loop gives rms::calibrate's ingredients: in every successful replicate the flexible calibration curve
+(performance.calibration_curve) of the refitted model in its bootstrap sample (training) and in the original
+sample (test), and the apparent model's curve in the bootstrap sample (resampled: the band of the apparent
+curve), all at a grid of `grid_points` predicted risks from the smallest to the largest apparent one.
 """
 
 import warnings
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from scipy import special
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergence
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
@@ -24,7 +30,7 @@ from spinestudy.prediction import performance
 
 METHODS = ("regression", "lasso", "elastic_net")
 DEFAULTS = {"method": "regression", "bootstraps": 200, "seed": 1, "folds": 10, "n_penalties": 20,
-            "lambda_ratio": 1e-3, "l1_ratio": 0.5}  # l1_ratio: elastic net only (LASSO is 1)
+            "lambda_ratio": 1e-3, "l1_ratio": 0.5, "grid_points": 50}  # l1_ratio: elastic net only (LASSO is 1)
 FAILURES = (sm_exceptions.PerfectSeparationWarning, sm_exceptions.ConvergenceWarning,
             sm_exceptions.HessianInversionWarning, SklearnConvergence)
 COLUMNS = ["index.orig", "training", "test", "optimism", "index.corrected", "n"]
@@ -51,6 +57,8 @@ class Validation:
     replicates: pd.DataFrame  # replicate, sample (training / test), one column per measure
     failures: pd.DataFrame  # replicate, reason
     selected: np.ndarray  # share of successful replicates with each coefficient non-zero
+    grid: np.ndarray  # predicted risks at which the calibration curves are evaluated
+    curves: dict[str, np.ndarray]  # training, test, resampled: one row per successful replicate, one column per grid
 
 
 def develop(x: np.ndarray, y: np.ndarray, settings: dict, seed: int) -> Model:
@@ -94,10 +102,13 @@ def validate(x: np.ndarray, y: np.ndarray, settings: dict) -> Validation:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     rng = np.random.default_rng(cfg["seed"])
     model = develop(x, y, cfg, cfg["seed"])
-    apparent = performance.binary(y, model.linear_predictor(x))
+    lp = model.linear_predictor(x)
+    apparent = performance.binary(y, lp)
+    risk = special.expit(lp)
+    grid = np.linspace(risk.min(), risk.max(), cfg["grid_points"])
     draws = rng.integers(0, len(y), (cfg["bootstraps"], len(y)))  # all samples first: failures shift nothing
     seeds = rng.integers(0, 2**31 - 1, cfg["bootstraps"])
-    rows, failures, selected = [], [], []
+    rows, failures, selected, curves = [], [], [], {"training": [], "test": [], "resampled": []}
     for b, (rows_b, seed) in enumerate(zip(draws, seeds)):
         try:
             fitted = develop(x[rows_b], y[rows_b], cfg, int(seed))
@@ -108,10 +119,15 @@ def validate(x: np.ndarray, y: np.ndarray, settings: dict) -> Validation:
             continue
         rows += [{"replicate": b + 1, "sample": "training", **train}, {"replicate": b + 1, "sample": "test", **test}]
         selected.append(fitted.coef != 0)
+        for name, (outcome, p) in {"training": (y[rows_b], special.expit(fitted.linear_predictor(x[rows_b]))),
+                                   "test": (y, special.expit(fitted.linear_predictor(x))),
+                                   "resampled": (y[rows_b], risk[rows_b])}.items():
+            curves[name].append(performance.calibration_curve(outcome, p, grid))
     replicates = pd.DataFrame(rows, columns=["replicate", "sample", *performance.BINARY])
     share = np.mean(selected, axis=0) if selected else np.full(x.shape[1], np.nan)
     return Validation(model, table(apparent, replicates), replicates,
-                      pd.DataFrame(failures, columns=["replicate", "reason"]), share)
+                      pd.DataFrame(failures, columns=["replicate", "reason"]), share, grid,
+                      {k: np.reshape(v, (len(v), len(grid))) for k, v in curves.items()})
 
 
 def table(apparent: dict, replicates: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The study report: one figure per rule (write_figure), the self-contained study page (write_study:
-plotly.js inlined once, every figure and table in manuscript order, methods generated from the config
-actually used, provenance) and the IBSI / CLEAR checklist (write_checklist)."""
+plotly.js inlined once, every figure and table in manuscript order, the prediction models, methods generated
+from the config actually used, provenance) and the IBSI / CLEAR / TRIPOD+AI checklist (write_checklist)."""
 
 import inspect
 import json
@@ -16,7 +16,7 @@ from plotly.offline import get_plotlyjs
 from spinestudy import applicable
 from spinestudy.provenance.build import git as _git
 from spinestudy.provenance.build import provenance
-from spinestudy.report import figures, manuscript_tables
+from spinestudy.report import figures, manuscript_tables, prediction_figures, prediction_report
 from spinestudy.report import radiomics_figures as figures_radiomics
 from spinestudy.report.agreement_figure import figure_agreement
 from spinestudy.report.export import export
@@ -34,6 +34,8 @@ FIGURES = {  # name -> figure function; inputs are the function's parameters (by
     "classifier": figures_radiomics.figure_classifier,
     "correlations": figures_radiomics.figure_correlations,
     "combat": figures_radiomics.figure_combat,
+    "calibration": prediction_figures.figure_calibration,  # one per prediction model, in its section
+    "decision_curve": prediction_figures.figure_decision_curve,
 }
 ORDER = [  # manuscript order of the study page: (kind, name)
     ("figure", "flow"), ("table", "table1"), ("table", "posthoc"), ("figure", "prevalence"), ("table", "prevalence"),
@@ -102,6 +104,7 @@ def methods(config: dict, diagnostics: Path | None = None) -> list[str]:
         f"with the NPRS were estimated by linear regression adjusted for age and sex (baseline pain: NPRS ≥ "
         f"{assoc.get('baseline_pain')}; at least {assoc.get('min_cases')} complete cases).",
         _agreement_methods(config),
+        *filter(None, [prediction_report.methods(config)]),
     ]
     if diagnostics is not None and figures.read(diagnostics).empty:
         return [*paragraphs, f"Radiomics and radiomics statistics: {applicable.NO_FEATURES}."]
@@ -271,19 +274,16 @@ document.body.setAttribute('data-errors',JSON.stringify(window.studyErrors));})(
 def write_study(inputs: dict[str, Path], config: dict, out: str | Path, *, commit: str | None = None,
                 date: str | None = None) -> Path:
     """Write results/report/study.html from the stage outputs in inputs (keys: the figure functions'
-    parameters and manuscript_tables.TABLES keys, plus 'diagnostics', 'version' and 'changes');
-    absent inputs are left out."""
+    parameters and manuscript_tables.TABLES keys, a prediction model's tables named by prediction.report_key,
+    plus 'diagnostics', 'version' and 'changes'); absent inputs are left out."""
     inputs = {k: Path(v) for k, v in inputs.items()}
     sections = []
     for kind, name in ORDER:
         if kind == "figure":
-            fig = figure(name, inputs)
-            if fig is not None:
-                sections.append(f'<figure id="fig-{name}">' + fig.to_html(
-                    full_html=False, include_plotlyjs=False, div_id=f"figure-{name}",
-                    config={"displaylogo": False, "responsive": True}) + "</figure>")
+            sections.append(embed(name, inputs, name))
         elif name in inputs:
             sections.append(manuscript_tables.to_html(manuscript_tables.table(name, inputs[name], config)))
+    sections.append(prediction_report.section(config, inputs, embed))
     prov = provenance(config, commit, date)
     methods_html = "".join(f"<p>{escape(p)}</p>" for p in methods(config, inputs.get("diagnostics")))
     packages = ", ".join(f"{k} {v}" for k, v in prov["packages"].items())
@@ -309,6 +309,16 @@ def write_study(inputs: dict[str, Path], config: dict, out: str | Path, *, commi
     return out
 
 
+def embed(name: str, inputs: dict[str, Path], anchor: str) -> str:
+    """A figure as a <figure id="fig-anchor"> of the page ('' when its inputs are absent)."""
+    fig = figure(name, inputs)
+    if fig is None:
+        return ""
+    return f'<figure id="fig-{anchor}">' + fig.to_html(full_html=False, include_plotlyjs=False,
+                                                       div_id=f"figure-{anchor}",
+                                                       config={"displaylogo": False, "responsive": True}) + "</figure>"
+
+
 def changes_html(version: Path, changes: Path, limit: int = 100) -> str:
     """The 'Changes since' section: patients per centre, stage and change, then the moved numbers (flagged
     ones first, at most `limit`; changes.csv holds them all)."""
@@ -331,12 +341,13 @@ def changes_html(version: Path, changes: Path, limit: int = 100) -> str:
     return "".join(html)
 
 
-# --- IBSI / CLEAR checklist -----------------------------------------------------------------------
+# --- IBSI / CLEAR / TRIPOD+AI checklist -----------------------------------------------------------
 
 def checklist(config: dict, diagnostics: Path | None = None, features: Path | None = None,
-              classifier: Path | None = None) -> pd.DataFrame:
-    """IBSI reporting and CLEAR items: value and source where the pipeline knows them, otherwise marked
-    for the authors to complete."""
+              classifier: Path | None = None, prediction: dict[str, Path] | None = None) -> pd.DataFrame:
+    """IBSI reporting, CLEAR and (per prediction model, its tables in `prediction` as prediction.report_key
+    names them) TRIPOD+AI items: value and source where the pipeline knows them, otherwise marked for the
+    authors to complete."""
     rad = config.get("radiomics", {})
     info = radiomics_settings(config, diagnostics)
     s = info["settings"]
@@ -385,6 +396,7 @@ def checklist(config: dict, diagnostics: Path | None = None, features: Path | No
         ("CLEAR", "Performance metrics with confidence intervals", _performance(result), "classifier.json"),
         ("CLEAR", "Code availability and version", _git("rev-parse", "HEAD") or None, "git commit"),
         ("CLEAR", "Data availability", None, "data sharing statement"),
+        *prediction_report.checklist_rows(config, prediction or {}),
     ]
     frame = pd.DataFrame(rows, columns=["checklist", "item", "value", "source"])
     frame["status"] = frame["value"].notna().map({True: "filled", False: FOR_AUTHORS})
@@ -424,8 +436,8 @@ def _performance(result: dict) -> str | None:
 
 
 def write_checklist(config: dict, out: str | Path, diagnostics: Path | None = None, features: Path | None = None,
-                    classifier: Path | None = None) -> None:
-    """Write results/report/checklist.csv."""
+                    classifier: Path | None = None, **prediction: Path) -> None:
+    """Write results/report/checklist.csv (prediction: the models' tables, named by prediction.report_key)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    checklist(config, diagnostics, features, classifier).to_csv(out, index=False)
+    checklist(config, diagnostics, features, classifier, prediction).to_csv(out, index=False)

@@ -51,6 +51,22 @@ def test_performance_and_decision_curve_layout(built):
     assert curve["threshold"].iloc[-1] == pytest.approx(settings["thresholds"]["high"])
 
 
+def test_calibration_and_centre_tables_cover_the_complete_cases(built):
+    analysis, _, settings, tables = built
+    spec = settings["models"]["rudds_mcid"]
+    data = analysis[["centre", spec["outcome"], *spec["predictors"]]].dropna()
+    curve = tables["calibration"]
+    assert len(curve) == 50 and curve["predicted"].is_monotonic_increasing
+    assert curve["with_outcome"].sum() == data[spec["outcome"]].sum()
+    assert (curve["replicates"] <= settings["bootstraps"]).all() and (curve["ci_low"] <= curve["ci_high"]).all()
+    centres = tables["centres"].set_index("centre")
+    assert centres.index.tolist() == [*sorted(data["centre"].unique()), "all"]
+    assert centres.loc["all", "n"] == len(data) == centres["n"].drop("all").sum()
+    perf = tables["performance"].set_index("measure")["index.orig"]
+    assert centres.loc["all", "c_statistic"] == pytest.approx(perf["c_statistic"])
+    assert centres.loc["all", "slope"] == pytest.approx(perf["slope"])
+
+
 def test_a_missing_column_is_named():
     analysis, _, _ = cohort(100, seed=1)
     settings = {"model": "m", "models": {"m": {"outcome": "mcid", "predictors": ["no_such_column"]}}}
@@ -65,4 +81,5 @@ def test_too_few_events_give_noted_tables_and_the_sample_size(built):
     assert (size["n"] > size["n_available"]).all() and not size["enough"].any()
     assert tables["performance"]["note"].str.startswith("not estimable: ").all()
     assert tables["performance"]["index.orig"].isna().all() and tables["decision_curve"].empty
+    assert tables["calibration"].empty and tables["centres"].empty
     assert tables["coefficients"]["note"].str.contains("complete cases").all()

@@ -13,9 +13,13 @@ import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 import pytest
+import yaml
 
 from spinestudy.anatomy import LEVELS
+from spinestudy.config import REPO
 from spinestudy.demo.tables import SYNDROMES
+from spinestudy.prediction import outputs as prediction_outputs
+from spinestudy.prediction import report_key
 from spinestudy.radiomics_stats import classifier as modic_classifier
 from spinestudy.radiomics_stats import correlations as feature_correlations
 from spinestudy.radiomics_stats import harmonisation, icc
@@ -27,7 +31,7 @@ from spinestudy.report import radiomics_figures as figures_radiomics
 from spinestudy.report import study as report
 from spinestudy.stats import agreement
 from spinestudy.tables.schemas import AGE_DECADES
-from stats_cohort import reads
+from stats_cohort import cohort, reads
 
 CI = os.environ.get("CI", "").lower() in ("true", "1")
 
@@ -93,7 +97,19 @@ def synthetic_inputs(root) -> dict:
     agreement.write(root / "reads_long.parquet", {"agreement": {"bootstraps": 100}}, paths["agreement"],
                     paths["confusion"])
     paths |= radiomics_stats_inputs(root, rng)
-    return paths
+    return paths | prediction_inputs(root)
+
+
+def prediction_inputs(root, model="rudds_mcid") -> dict:
+    """results/prediction/<model>/ written by the prediction module from a small demo cohort, named as the
+    figure rules (calibration, decision_curve) and the study page (prediction.report_key) name them."""
+    settings = yaml.safe_load((REPO / "config/config.yaml").read_text())["prediction"]
+    tables = prediction_outputs.build(cohort(400, seed=7)[0], settings | {"bootstraps": 10, "model": model})
+    paths = {}
+    for name, frame in tables.items():
+        paths[report_key(model, name)] = root / f"prediction_{name}.csv"
+        frame.to_csv(paths[report_key(model, name)], index=False)
+    return paths | {name: paths[report_key(model, name)] for name in ("calibration", "decision_curve")}
 
 
 RADIOMICS_SETTINGS = {"seed": 1, "modic_types": [1, 2, 3], "min_lesions": 2, "contrast": [1, 2],

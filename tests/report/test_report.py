@@ -59,7 +59,8 @@ def test_checklist_fills_what_the_pipeline_knows(config, inputs, tmp_path):
     report.write_checklist(config, tmp_path / "checklist.csv", inputs.get("diagnostics"), inputs["features"],
                            inputs["classifier"])
     table = report.checklist(config, inputs.get("diagnostics"), inputs["features"], inputs["classifier"])
-    assert set(table["checklist"]) == {"IBSI", "CLEAR"} and (tmp_path / "checklist.csv").is_file()
+    assert set(table["checklist"]) == {"IBSI", "CLEAR", "TRIPOD+AI"} and (tmp_path / "checklist.csv").is_file()
+    assert (table.loc[table["checklist"] == "TRIPOD+AI", "value"] == report.FOR_AUTHORS).all()  # no model tables
     values = dict(zip(table["item"], table["value"]))
     assert values["Image acquisition and reconstruction parameters"] == report.FOR_AUTHORS
     if "diagnostics" in inputs:

@@ -30,8 +30,10 @@ def state(dom: str) -> dict:
 def test_study_page_renders_in_chromium(chromium, config, tmp_path):  # noqa: F811
     page = report.write_study(synthetic_inputs(tmp_path / "inputs"), config, tmp_path / "study.html",
                               commit="test", date="2024-01-01")
-    seen = state(run(chromium, page, tmp_path / "profile", "--dump-dom"))
-    assert seen.get("figures") == str(len(report.FIGURES)), seen
+    dom = run(chromium, page, tmp_path / "profile", "--dump-dom")
+    seen = state(dom)
+    assert seen.get("figures") == str(len(report.FIGURES)), seen  # the prediction model's two among them
+    assert 'id="figure-calibration-rudds_mcid"' in dom and 'id="figure-decision_curve-rudds_mcid"' in dom
     assert seen["rendered"] == seen["figures"] and seen["errors"] == "[]", seen
     shot = tmp_path / "study.png"
     run(chromium, page, tmp_path / "profile", "--hide-scrollbars", "--window-size=1200,4200", f"--screenshot={shot}")

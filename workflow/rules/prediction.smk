@@ -1,6 +1,8 @@
 # Prediction models (TRIPOD+AI): one per entry of config prediction/models, fitted on the analysis table, with
-# Riley et al.'s sample size, bootstrap optimism-corrected performance, the full model and the decision curve.
-PREDICTION_FILES = ("sample_size", "performance", "coefficients", "decision_curve", "failures")
+# Riley et al.'s sample size, bootstrap optimism-corrected performance, the full model, the decision curve, the
+# calibration curve and the performance per centre.
+from spinestudy.prediction import TABLES as PREDICTION_FILES
+
 PREDICTION_OUTPUTS = expand(
     "results/prediction/{model}/{name}.csv", model=sorted(config["prediction"]["models"]), name=PREDICTION_FILES
 )

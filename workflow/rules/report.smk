@@ -1,6 +1,7 @@
 # Figures (plotly: HTML always, PNG and SVG when a browser exists), manuscript tables (Markdown, LaTeX,
-# one XLSX workbook), the study report page and the IBSI / CLEAR checklist.
+# one XLSX workbook), the study report page and the IBSI / CLEAR / TRIPOD+AI checklist.
 from spinestudy.report.export import static_unavailable
+from spinestudy.prediction import report_key
 
 STATIC_SKIPPED = static_unavailable()
 if STATIC_SKIPPED:
@@ -24,6 +25,19 @@ FIGURE_INPUTS = {  # figure -> its inputs, named as the figure function's parame
 }
 FIGURE_GROUP = {
     name: "Clinical" if name in ("flow", "prevalence", "forest", "agreement") else "Radiomics" for name in FIGURE_INPUTS
+}
+PREDICTION_MODELS = sorted(config["prediction"]["models"])
+PREDICTION_FIGURES = ("calibration", "decision_curve")  # one per model, from the model's table of that name
+PREDICTION_FIGURE_OUTPUTS = expand(
+    "results/figures/prediction_{model}_{figure}.{fmt}",
+    model=PREDICTION_MODELS,
+    figure=PREDICTION_FIGURES,
+    fmt=FIGURE_FORMATS,
+)
+PREDICTION_REPORT = {  # the models' tables, as the study page and the checklist name them
+    report_key(model, name): f"results/prediction/{model}/{name}.csv"
+    for model in PREDICTION_MODELS
+    for name in PREDICTION_FILES
 }
 TABLE_INPUTS = {  # manuscript table input -> file
     "table1": "results/stats/table1.csv",
@@ -98,6 +112,39 @@ for figure_name, figure_inputs in FIGURE_INPUTS.items():
             "../../scripts/report/figure.py"
 
 
+for figure_name in PREDICTION_FIGURES:
+
+    rule:
+        name:
+            f"figure_{figure_name}"
+        input:
+            **{figure_name: f"results/prediction/{{model}}/{figure_name}.csv"},
+            plotly_js="results/figures/plotly.min.js",
+        output:
+            **{
+                fmt: report(
+                    f"results/figures/prediction_{{model}}_{figure_name}.{fmt}",
+                    caption=f"../report/figure_{figure_name}.rst",
+                    category="Figures",
+                    subcategory="Prediction" if fmt == "html" else "Static",
+                )
+                for fmt in FIGURE_FORMATS
+            },
+        log:
+            f"logs/figure_{figure_name}_{{model}}.log",
+        wildcard_constraints:
+            model=one_of(PREDICTION_MODELS),
+        conda:
+            "../envs/spinestudy.yaml"
+        resources:
+            mem_mb=2000,
+            runtime=15,
+        params:
+            figure=figure_name,
+        script:
+            "../../scripts/report/figure.py"
+
+
 rule manuscript_tables:
     input:
         **TABLE_INPUTS,
@@ -129,6 +176,7 @@ rule manuscript_tables:
 rule study_report:
     input:
         **(TABLE_INPUTS | {k: v for inputs in FIGURE_INPUTS.values() for k, v in inputs.items()}),
+        **PREDICTION_REPORT,
         diagnostics="results/radiomics/diagnostics.parquet",
         version="results/provenance/version.json",
         changes="results/provenance/changes.csv",
@@ -149,6 +197,7 @@ rule study_report:
 
 rule checklist:
     input:
+        **PREDICTION_REPORT,
         diagnostics="results/radiomics/diagnostics.parquet",
         features="results/radiomics/features.parquet",
         classifier=f"{RS}/classifier.json",
