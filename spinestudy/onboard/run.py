@@ -1,0 +1,55 @@
+"""`spinestudy onboard CENTRE FILE...`: read, profile, propose, write the mapping, optionally dry-run it."""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from spinestudy.onboard import check, mapping, profile, propose, read
+from spinestudy.onboard.targets import targets
+
+
+def onboard(centre: str, files: list[str], out: str, dictionary: str | None = None, previous: str | None = None,
+            dry_run: bool = False, logs: str = "logs/onboard") -> dict:
+    """Propose centre `centre`'s mapping from its files; write the profile under `logs` and the mapping to `out`.
+    Returns the paths ('mapping', 'profile'), per table the 'proposals' and source 'tables', and report lines:
+    'review' (check entries), 'unmatched', 'changes' (since --previous), 'dry_run'."""
+    tables = [table for path in files for table in read.read(path)]
+    if dictionary:
+        read.apply_dictionary(tables, dictionary)
+    columns = [[profile.describe(t, name) for name in t.frame.columns] for t in tables]
+    profile_path = profile.write(profile.profile([c for cs in columns for c in cs]),
+                                 Path(logs) / f"{centre}_profile.csv")
+    chosen = propose.choose(targets(), columns)
+    if not chosen:
+        raise SystemExit(f"no clinical or grading table recognised in {', '.join(files)} (see {profile_path})")
+    changes, specs, seen = [], {}, {}
+    before, held = mapping.load(previous, centre) if previous else ({}, {})
+    for kind, (i, proposals) in chosen.items():
+        if previous and kind in before:
+            changes += [f"{kind}: {line}" for line in
+                        mapping.carry(proposals, columns[i], before[kind], held.get(kind, {}))]
+        specs[kind] = mapping.spec(tables[i], proposals, kind)
+        seen[kind] = mapping.seen(columns[i], proposals)
+    header = [f"spinestudy onboard {centre}: proposed {datetime.now(timezone.utc):%Y-%m-%d} from "
+              + ", ".join(files) + (f" with dictionary {dictionary}" if dictionary else ""),
+              "Review every entry marked check: correct its column or codes, then set its status under review:",
+              "to approved. A run refuses check entries; unmatched ones are null (not collected): look at them too."]
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(mapping.text(centre, specs, {k: p for k, (_, p) in chosen.items()}, seen, header))
+    review = [f"{kind} {p.target.key}: {p.status} {p.score:.2f} ({p.why})"
+              for kind, (_, proposals) in chosen.items() for p in proposals if p.status == "check"]
+    review += [f"{kind} codes.{p.target.variable} {c.code!r} -> {c.value!r}: {c.status} {c.score:.2f} ({c.why})"
+               for kind, (_, proposals) in chosen.items() for p in proposals for c in p.codes
+               if c.status == "check"]
+    unmatched = [f"{kind} {p.target.key}: {p.why}" for kind, (_, proposals) in chosen.items() for p in proposals
+                 if p.status == "unmatched"]
+    unmatched += [f"{kind} codes.{p.target.variable} {c.code!r}: no proposal ({c.why})"
+                  for kind, (_, proposals) in chosen.items() for p in proposals for c in p.codes
+                  if c.status == "unmatched"]
+    report = []
+    if dry_run:
+        for kind, (i, _) in chosen.items():
+            report += check.check(centre, kind, specs[kind], list(tables[i].frame.columns))
+    return {"mapping": Path(out), "profile": profile_path, "proposals": {k: p for k, (_, p) in chosen.items()},
+            "tables": {k: tables[i] for k, (i, _) in chosen.items()}, "review": review, "unmatched": unmatched,
+            "changes": changes,
+            "dry_run": report}
