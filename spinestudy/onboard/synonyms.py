@@ -38,7 +38,7 @@ NAMES = {
     "age": ["age", "age at procedure", "age at surgery", "alter", "alter bei op"],
     "sex": ["sex", "gender", "geschlecht"],
     "bmi": ["bmi", "body mass index", "koerpermasseindex"],
-    "smoking": ["smoking", "smoker", "raucher", "rauchen", "nikotin"],
+    "smoking": ["smoking", "smoker", "current smoker", "raucher", "rauchen", "nikotin"],
     "syndrome": ["syndrome", "leading syndrome", "diagnosis", "leitsyndrom", "hauptdiagnose"],
     "nprs_back_before": ["back pain before", "nprs back before", "rueckenschmerz vor"],
     "nprs_leg_before": ["leg pain before", "nprs leg before", "beinschmerz vor"],

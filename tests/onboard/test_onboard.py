@@ -4,8 +4,8 @@ column and code the test wrote, and an approved entry is never wrong."""
 import pandas as pd
 import pytest
 import yaml
-from files import (GERMAN, GERMAN_IDENTIFYING, REDCAP, REDCAP_IDENTIFYING, SYNDROME_CODES, german_workbook, redcap,
-                   spss)
+from onboard_corpus import (FIELDS, GERMAN, GERMAN_IDENTIFYING, REDCAP, REDCAP_IDENTIFYING, SPSS, SYNDROME_CODES,
+                            german_workbook, redcap, spss)
 
 from spinestudy.cli import main
 from spinestudy.onboard.run import onboard
@@ -98,7 +98,7 @@ def test_redcap_export_with_dictionary_choices_checkboxes_and_identifiers(tmp_pa
     export, dictionary = redcap(tmp_path, labels)
     result = onboard("R", [str(export)], str(tmp_path / "R.yaml"), str(dictionary), logs=str(tmp_path / "logs"))
     found = proposals(result)
-    names = {name: label for name, _, label, *_ in __import__("files").FIELDS}
+    names = {name: label for name, _, label, *_ in FIELDS}
     truth = {k: names[v] if labels else v for k, v in REDCAP.items()}
     assert_no_wrong_approval(found, truth)
     for key in ("nprs_back_after", "nprs_leg_after", "dn4_before"):
@@ -126,8 +126,7 @@ def test_spss_value_labels_give_the_codes_and_the_run_reads_sav(tmp_path):
     truth = spss(tmp_path / "centre.sav")
     result = onboard("S", [str(tmp_path / "centre.sav")], str(tmp_path / "S.yaml"), logs=str(tmp_path / "logs"))
     found = proposals(result)
-    assert_no_wrong_approval(found, {"patient_id": "pid", "age": "v1", "sex": "v2", "smoking": "v3",
-                                     "syndrome": "v4", "bmi": "v5", "nprs_back_before": "v6"})
+    assert_no_wrong_approval(found, SPSS)
     for variable in ("sex", "smoking", "syndrome"):
         assert codes(found[variable]) == {code: (value, "approved") for code, value in truth[variable].items()}
     spec = reviewed(tmp_path / "S.yaml", "S", "clinical")

@@ -16,6 +16,15 @@ GERMAN = {  # study variable -> the workbook's column
     "dn4_before": "DN4 vor", "procedure_date": "OP-Datum",
 }
 GERMAN_IDENTIFYING = ("Name", "Geburtsdatum", "Bemerkung")
+GERMAN_GRADINGS = {"patient_id": "Probanden-ID", "level": "Segment", "pfirrmann": "Pfirrmann",
+                   "jarosz_height": "Höhenminderung", "osteophytes": "Osteophyten", "endplates.upper.modic": "Modic oben",
+                   "endplates.lower.modic": "Modic unten"}
+GERMAN_CODES = {  # what the workbook's codes mean (its sex and smoking codes are unlabelled)
+    "sex": {"1": "M", "2": "F"}, "smoking": {"0": False, "1": False, "2": True},
+    "syndrome": dict(zip(SYNDROMES_DE, ("facet joint pain", "lumbar disc herniation", "degenerative stenosis",
+                                        "degenerative deformity"))),
+    "level": dict(zip(("L1/2", "L2/3", "L3/4", "L4/5", "L5/S1"), ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"))),
+}
 REDCAP = {"patient_id": "record_id", "age": "age", "sex": "sex", "bmi": "bmi", "smoking": "smoker",
           "syndrome": "dx", "nprs_back_before": "q_bp0", "nprs_leg_before": "q_lp0", "odi_before": "odi_0",
           "procedure_date": "proc_date"}
@@ -47,7 +56,7 @@ def german_workbook(path: Path, seed: int = 1, extra: dict | None = None) -> dic
         "OP-Datum": [f"{d:02d}.{m:02d}.2023" for d, m in zip(rng.integers(1, 28, N), rng.integers(1, 13, N))],
         "Bemerkung": [f"Patient berichtet Besserung nach {i} Wochen" for i in range(N)],
     } | (extra or {}))
-    levels = ("L1/2", "L2/3", "L3/4", "L4/5", "L5/S1")
+    levels = tuple(GERMAN_CODES["level"])
     mri = pd.DataFrame({
         "Probanden-ID": np.repeat(clinical["Probanden-ID"], 5).to_numpy(), "Segment": levels * N,
         "Pfirrmann": rng.integers(1, 6, 5 * N), "Höhenminderung": rng.integers(0, 4, 5 * N),
@@ -87,6 +96,13 @@ FIELDS = [  # name, type, label, choices, validation, identifier
 ]
 SYNDROME_CODES = {"1": "facet joint pain", "2": "lumbar disc herniation", "3": "degenerative stenosis",
                   "4": "degenerative deformity"}
+REDCAP_CODES = {"sex": {"1": "M", "2": "F"}, "smoking": {"1": True, "0": False}, "syndrome": SYNDROME_CODES}
+REDCAP_LABEL_CODES = {"sex": {"Male": "M", "Female": "F"}, "smoking": {"Yes": True, "No": False},
+                      "syndrome": {"Facet joint pain": "facet joint pain", "Lumbar disc herniation": "lumbar disc herniation",
+                                   "Degenerative stenosis": "degenerative stenosis",
+                                   "Degenerative deformity": "degenerative deformity"}}
+SPSS = {"patient_id": "pid", "age": "v1", "sex": "v2", "smoking": "v3", "syndrome": "v4", "bmi": "v5",
+        "nprs_back_before": "v6"}
 
 
 def redcap(folder: Path, labels: bool = False, seed: int = 2) -> tuple[Path, Path]:
