@@ -4,9 +4,9 @@
 
 Files: the demo's four centres (spinestudy.demo, right answers from demo_tables.CENTRE_FORMATS), and the
 German workbook, REDCap exports (raw codes and labels, with the data dictionary) and SPSS file that the
-tests build (tests/onboard_corpus.py, right answers beside them). Variables: those the files have (approved and right, approved but
-wrong, to check, unmatched = missed) and those they lack (right when unmatched); codes: every code of a
-categorical variable whose column was found, with the same columns.
+tests build (tests/onboard_corpus.py, right answers beside them). Variables: those the files have
+(approved and right, approved but wrong, to check, unmatched = missed) and those they lack (right when
+unmatched); codes: every code of a categorical variable whose column was found, with the same columns.
 """
 
 import argparse
@@ -33,7 +33,8 @@ def demo_truth(centre: str) -> dict:
     spec = demo_tables.CENTRE_FORMATS[centre]
     columns = {table: {DEMO_KEYS.get(k, k): v for k, v in spec["columns"][table].items()}
                for table in ("clinical", "gradings")}
-    codes = {variable: {_code(local): value for value, local in pairs.items()} for variable, pairs in spec["codes"].items()}
+    codes = {variable: {_code(local): value for value, local in pairs.items()}
+             for variable, pairs in spec["codes"].items()}
     if "level" not in codes:  # written as the canonical levels
         codes["level"] = {level: level for level in demo_tables.LEVELS}
     return {"columns": columns, "codes": codes}

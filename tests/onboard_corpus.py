@@ -17,8 +17,8 @@ GERMAN = {  # study variable -> the workbook's column
 }
 GERMAN_IDENTIFYING = ("Name", "Geburtsdatum", "Bemerkung")
 GERMAN_GRADINGS = {"patient_id": "Probanden-ID", "level": "Segment", "pfirrmann": "Pfirrmann",
-                   "jarosz_height": "Höhenminderung", "osteophytes": "Osteophyten", "endplates.upper.modic": "Modic oben",
-                   "endplates.lower.modic": "Modic unten"}
+                   "jarosz_height": "Höhenminderung", "osteophytes": "Osteophyten",
+                   "endplates.upper.modic": "Modic oben", "endplates.lower.modic": "Modic unten"}
 GERMAN_CODES = {  # what the workbook's codes mean (its sex and smoking codes are unlabelled)
     "sex": {"1": "M", "2": "F"}, "smoking": {"0": False, "1": False, "2": True},
     "syndrome": dict(zip(SYNDROMES_DE, ("facet joint pain", "lumbar disc herniation", "degenerative stenosis",
@@ -98,9 +98,7 @@ SYNDROME_CODES = {"1": "facet joint pain", "2": "lumbar disc herniation", "3": "
                   "4": "degenerative deformity"}
 REDCAP_CODES = {"sex": {"1": "M", "2": "F"}, "smoking": {"1": True, "0": False}, "syndrome": SYNDROME_CODES}
 REDCAP_LABEL_CODES = {"sex": {"Male": "M", "Female": "F"}, "smoking": {"Yes": True, "No": False},
-                      "syndrome": {"Facet joint pain": "facet joint pain", "Lumbar disc herniation": "lumbar disc herniation",
-                                   "Degenerative stenosis": "degenerative stenosis",
-                                   "Degenerative deformity": "degenerative deformity"}}
+                      "syndrome": {value.capitalize(): value for value in SYNDROME_CODES.values()}}
 SPSS = {"patient_id": "pid", "age": "v1", "sex": "v2", "smoking": "v3", "syndrome": "v4", "bmi": "v5",
         "nprs_back_before": "v6"}
 
@@ -109,9 +107,9 @@ def redcap(folder: Path, labels: bool = False, seed: int = 2) -> tuple[Path, Pat
     """A REDCap export (raw codes, or labels: headers and values as labels) and its 18-column data dictionary."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    dictionary = pd.DataFrame([[name, "baseline", "", kind, label, choices, "", validation, "", "", ident,
-                                "", "", "", "", "", "", ""] for name, kind, label, choices, validation, ident in FIELDS],
-                              columns=DICTIONARY_HEADER)
+    rows = [[name, "baseline", "", kind, label, choices, "", validation, "", "", ident] + [""] * 7
+            for name, kind, label, choices, validation, ident in FIELDS]
+    dictionary = pd.DataFrame(rows, columns=DICTIONARY_HEADER)
     dictionary.to_csv(folder / "dictionary.csv", index=False)
     raw = pd.DataFrame({
         "record_id": range(1, N + 1), "patient_name": [f"Jane Doe {i}" for i in range(N)],
@@ -144,14 +142,15 @@ def redcap(folder: Path, labels: bool = False, seed: int = 2) -> tuple[Path, Pat
 
 
 def spss(path: Path, seed: int = 3) -> dict:
-    """An SPSS file with variable and value labels; returns the written sex codes and their meaning."""
+    """An SPSS (.sav) or Stata (.dta) file with variable and value labels; returns what its codes mean."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame({
         "pid": [f"S{i:02d}" for i in range(N)], "v1": rng.integers(20, 85, N).astype(float),
         "v2": rng.choice([1.0, 2.0], N), "v3": rng.choice([0.0, 1.0], N), "v4": rng.choice([1.0, 2.0, 3.0, 4.0], N),
         "v5": np.round(rng.uniform(18, 40, N), 1), "v6": rng.integers(0, 11, N).astype(float),
     })
-    pyreadstat.write_sav(frame, str(path), column_labels={
+    writer = pyreadstat.write_dta if path.suffix == ".dta" else pyreadstat.write_sav
+    writer(frame, str(path), column_labels={
         "pid": "Probanden-ID", "v1": "Alter", "v2": "Geschlecht", "v3": "Raucher", "v4": "Leitsyndrom",
         "v5": "BMI", "v6": "Schmerz Rücken vor"},
         variable_value_labels={"v2": {1.0: "weiblich", 2.0: "männlich"}, "v3": {0.0: "Nichtraucher", 1.0: "Raucher"},

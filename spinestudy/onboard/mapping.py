@@ -79,7 +79,7 @@ def text(centre: str, specs: dict[str, dict], proposals: dict[str, list[Proposal
                     lines += [f"          # {code}: no proposal ({note})" for (var, code), note in codes.items()
                               if var == variable and code not in pairs]
             elif key == "review":
-                lines.append("      review:  # set a check entry to approved once checked (or corrected): a run refuses check entries")
+                lines.append("      review:  # a run refuses check entries: approve each once checked or corrected")
                 lines += [f"        {_flow(k)}: {_flow(v)}" for k, v in value.items()]
             else:
                 lines.append(f"      {key}: {_flow(value)}")

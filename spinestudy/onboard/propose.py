@@ -181,7 +181,7 @@ def propose(targets: list[Target], columns: list[Column]) -> list[Proposal]:
                                                   if best is not None else "")
             proposals.append(Proposal(target, None, float(matrix[i].max()) if usable else 0.0, "unmatched", why))
             continue
-        score, fits, why = scored[i][j]
+        score, _, why = scored[i][j]
         rivals = [matrix[i, k] for k in range(len(usable)) if k != j] + \
             [matrix[k, j] for k in range(len(targets)) if k != i]
         rival = max(rivals, default=0.0)

@@ -18,7 +18,7 @@ WORDS = {
     **dict.fromkeys("date datum".split(), "date"),
     **dict.fromkeys("procedure op operation intervention eingriff surgery infiltration".split(), "procedure"),
     **dict.fromkeys("opdatum operationsdatum eingriffsdatum".split(), "procedure date"),
-    **dict.fromkeys("id identifier pseudonym subject patient patienten proband probanden record nr nummer "
+    **dict.fromkeys("id identifier pseudonym subject patient patienten pat proband probanden record nr nummer "
                     "number no pid sid studyid subjectid patientid recordid".split(), "id"),
     **dict.fromkeys("level segment etage hoehe bandscheibenfach".split(), "level"),
     **dict.fromkeys("hoehenminderung hoehenverlust".split(), "height reduction"),

@@ -4,8 +4,8 @@ column and code the test wrote, and an approved entry is never wrong."""
 import pandas as pd
 import pytest
 import yaml
-from onboard_corpus import (FIELDS, GERMAN, GERMAN_IDENTIFYING, REDCAP, REDCAP_IDENTIFYING, SPSS, SYNDROME_CODES,
-                            german_workbook, redcap, spss)
+from onboard_corpus import (FIELDS, GERMAN, GERMAN_CODES, GERMAN_IDENTIFYING, REDCAP, REDCAP_IDENTIFYING, SPSS,
+                            SYNDROME_CODES, german_workbook, redcap, spss)
 
 from spinestudy.cli import main
 from spinestudy.onboard.run import onboard
@@ -54,9 +54,7 @@ def test_german_workbook_title_row_decimal_comma_and_identifiers(tmp_path):
     # 1/2 without labels: a guess to check, never approved; 0/1/2 is no yes/no variable
     assert {code: status for code, (_, status) in codes(found["sex"]).items()} == {"1": "check", "2": "check"}
     assert all(status != "approved" for _, status in codes(found["smoking"]).values())
-    assert codes(found["syndrome"]) == {
-        "Facettensyndrom": ("facet joint pain", "approved"), "Bandscheibenvorfall": ("lumbar disc herniation", "approved"),
-        "Spinalkanalstenose": ("degenerative stenosis", "approved"), "Deformität": ("degenerative deformity", "approved")}
+    assert codes(found["syndrome"]) == {code: (value, "approved") for code, value in GERMAN_CODES["syndrome"].items()}
     profile = pd.read_csv(tmp_path / "logs" / "Z_profile.csv", keep_default_na=False)
     flagged = profile[profile["identifier"] != ""]
     assert set(flagged["column"]) == set(GERMAN_IDENTIFYING)
@@ -122,15 +120,16 @@ def test_redcap_export_with_dictionary_choices_checkboxes_and_identifiers(tmp_pa
     assert read_clinical("R", spec, KEY).problems == []
 
 
-def test_spss_value_labels_give_the_codes_and_the_run_reads_sav(tmp_path):
-    truth = spss(tmp_path / "centre.sav")
-    result = onboard("S", [str(tmp_path / "centre.sav")], str(tmp_path / "S.yaml"), logs=str(tmp_path / "logs"))
+@pytest.mark.parametrize("kind", ["sav", "dta"])
+def test_spss_and_stata_value_labels_give_the_codes_and_the_run_reads_them(tmp_path, kind):
+    truth = spss(tmp_path / f"centre.{kind}")
+    result = onboard("S", [str(tmp_path / f"centre.{kind}")], str(tmp_path / "S.yaml"), logs=str(tmp_path / "logs"))
     found = proposals(result)
     assert_no_wrong_approval(found, SPSS)
     for variable in ("sex", "smoking", "syndrome"):
         assert codes(found[variable]) == {code: (value, "approved") for code, value in truth[variable].items()}
     spec = reviewed(tmp_path / "S.yaml", "S", "clinical")
-    assert spec["format"] == "sav"
+    assert spec["format"] == kind
     read = read_clinical("S", spec, KEY)
     assert read.problems == [] and set(read.frame["sex"]) == {"F", "M"}
 
