@@ -53,6 +53,7 @@ def _onboard(args) -> None:
     result = onboard(args.centre, args.files, args.out or f"config/onboard/{args.centre}.yaml", args.dictionary,
                      args.previous, args.dry_run, args.logs)
     print(f"profile: {result['profile']}\nmapping: {result['mapping']}")
+    print("\n".join(result["notes"]))
     if args.previous:
         print(f"new or changed since {args.previous}: {len(result['changes'])}")
         print("\n".join(f"  {line}" for line in result["changes"]))

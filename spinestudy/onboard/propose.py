@@ -27,6 +27,8 @@ TYPICAL = {"age": (15, 100), "bmi": (15, 50)}  # plausible medians (years, kg/m2
 MISSING_CODES = {"na", "n/a", "nan", "null", "none", "k.a.", "k. a.", "keine angabe", "unknown", "unbekannt",
                  "missing", "fehlt", "-", "--", ".", "999", "9999", "-99", "-999", "-9"}
 LEVEL_CODE = re.compile(r"L?([1-5])(?:L|S)?([1-6])")
+LEVEL_BLOCK = re.compile(r"(?i)(?:^|[^a-z0-9])L[1-5][-/_ ]?(?:[LS]?[1-6])(?:[^0-9]|$)")  # L4-5_Pfirrmann, L45_HIZ
+WIDE = 5  # columns named by a level that make a table a wide grading sheet
 
 
 @dataclass
@@ -201,13 +203,20 @@ def date_format(proposals: list[Proposal]) -> str | None:
 
 
 
+def wide(columns: list[Column]) -> bool:
+    """A wide grading sheet: at least WIDE columns named by a lumbar level (one column block per level)."""
+    return sum(bool(LEVEL_BLOCK.search(c.name)) for c in columns) >= WIDE
+
+
 def choose(targets: list[Target], tables: list[list[Column]]) -> dict[str, tuple[int, list[Proposal]]]:
     """Which table (index into `tables`, each a table's columns) is the clinical and which the grading table:
-    the pair with the highest summed scores, a table holding at least MIN_MATCHED matched variables."""
+    the pair with the highest summed scores, a table holding at least MIN_MATCHED matched variables. A wide
+    grading sheet is neither: the tables stage reads one row per patient and level."""
     kinds = {}
     for kind in ("clinical", "gradings"):
         wanted = [t for t in targets if t.table == kind]
-        kinds[kind] = [propose(wanted, columns) for columns in tables]
+        kinds[kind] = [propose(wanted, columns) if not wide(columns) else
+                       [Proposal(t, None, 0.0, "unmatched", "wide sheet") for t in wanted] for columns in tables]
     total = {kind: [sum(p.score for p in found if p.status != "unmatched") for found in options]
              for kind, options in kinds.items()}
     matched = {kind: [sum(p.status != "unmatched" for p in found) >= MIN_MATCHED for found in options]

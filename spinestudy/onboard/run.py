@@ -11,7 +11,7 @@ def onboard(centre: str, files: list[str], out: str, dictionary: str | None = No
             dry_run: bool = False, logs: str = "logs/onboard") -> dict:
     """Propose centre `centre`'s mapping from its files; write the profile under `logs` and the mapping to `out`.
     Returns the paths ('mapping', 'profile'), per table the 'proposals' and source 'tables', and report lines:
-    'review' (check entries), 'unmatched', 'changes' (since --previous), 'dry_run'."""
+    'notes' (sheets not proposed), 'review' (check entries), 'unmatched', 'changes' (since --previous), 'dry_run'."""
     tables = [table for path in files for table in read.read(path)]
     if dictionary:
         read.apply_dictionary(tables, dictionary)
@@ -19,8 +19,12 @@ def onboard(centre: str, files: list[str], out: str, dictionary: str | None = No
     profile_path = profile.write(profile.profile([c for cs in columns for c in cs]),
                                  Path(logs) / f"{centre}_profile.csv")
     chosen = propose.choose(targets(), columns)
+    notes = [f"{t.name}: a wide grading sheet (a column block per lumbar level): not proposed; the tables stage "
+             "reads one row per patient and level, reshape it to that form" for t, cs in zip(tables, columns)
+             if propose.wide(cs)]
     if not chosen:
-        raise SystemExit(f"no clinical or grading table recognised in {', '.join(files)} (see {profile_path})")
+        raise SystemExit("\n".join([f"no clinical or grading table recognised in {', '.join(files)} "
+                                     f"(see {profile_path})"] + notes))
     changes, specs, seen = [], {}, {}
     before, held = mapping.load(previous, centre) if previous else ({}, {})
     for kind, (i, proposals) in chosen.items():
@@ -35,21 +39,20 @@ def onboard(centre: str, files: list[str], out: str, dictionary: str | None = No
               "to approved. A run refuses check entries; unmatched ones are null (not collected): look at them too."]
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(mapping.text(centre, specs, {k: p for k, (_, p) in chosen.items()}, seen, header))
-    review = [f"{kind} {p.target.key}: {p.status} {p.score:.2f} ({p.why})"
-              for kind, (_, proposals) in chosen.items() for p in proposals if p.status == "check"]
-    review += [f"{kind} codes.{p.target.variable} {c.code!r} -> {c.value!r}: {c.status} {c.score:.2f} ({c.why})"
-               for kind, (_, proposals) in chosen.items() for p in proposals for c in p.codes
-               if c.status == "check"]
-    unmatched = [f"{kind} {p.target.key}: {p.why}" for kind, (_, proposals) in chosen.items() for p in proposals
-                 if p.status == "unmatched"]
-    unmatched += [f"{kind} codes.{p.target.variable} {c.code!r}: no proposal ({c.why})"
-                  for kind, (_, proposals) in chosen.items() for p in proposals for c in p.codes
-                  if c.status == "unmatched"]
+    review, unmatched = _lines(chosen, "check"), _lines(chosen, "unmatched")
     report = []
     if dry_run:
         for kind, (i, _) in chosen.items():
             report += check.check(centre, kind, specs[kind], list(tables[i].frame.columns))
     return {"mapping": Path(out), "profile": profile_path, "proposals": {k: p for k, (_, p) in chosen.items()},
-            "tables": {k: tables[i] for k, (i, _) in chosen.items()}, "review": review, "unmatched": unmatched,
-            "changes": changes,
-            "dry_run": report}
+            "tables": {k: tables[i] for k, (i, _) in chosen.items()}, "notes": notes, "review": review,
+            "unmatched": unmatched, "changes": changes, "dry_run": report}
+
+
+def _lines(chosen: dict, status: str) -> list[str]:
+    """One line per entry and per code of this status."""
+    proposals = [(kind, p) for kind, (_, found) in chosen.items() for p in found]
+    lines = [f"{kind} {p.target.key}: {p.status} {p.score:.2f} ({p.why})"
+             for kind, p in proposals if p.status == status]
+    return lines + [f"{kind} codes.{p.target.variable} {c.code!r} -> {c.value!r}: {c.status} {c.score:.2f} ({c.why})"
+                    for kind, p in proposals for c in p.codes if c.status == status]

@@ -167,3 +167,17 @@ def test_dry_run_reports_what_the_approved_mapping_reads(tmp_path, capsys):
     assert "file columns not mapped: Name, Geburtsdatum, Geschlecht, Rauchen, Bemerkung" in out
     assert "column 'sex', value '': required column mapped to null" in out  # sex is still to check
     assert "rows failing: 0 of 150" in out  # the gradings sheet reads as it is
+
+
+def test_a_wide_grading_sheet_is_recognised_and_not_proposed(tmp_path):
+    german_workbook(tmp_path / "zentrum.xlsx")
+    blocks = {f"{level}_{item}": [1, 2, 3, 4, 5] * 6 for level in ("L1-2", "L2-3", "L3-4", "L4-5", "L5-S1")
+              for item in ("Pfirrmann", "HIZ_left", "HIZ_right")}
+    pd.DataFrame({"Probanden-ID": [f"P-{i:03d}" for i in range(1, 31)]} | blocks).to_csv(tmp_path / "wide.csv",
+                                                                                        index=False)
+    result = onboard("Z", [str(tmp_path / "wide.csv"), str(tmp_path / "zentrum.xlsx")], str(tmp_path / "Z.yaml"),
+                     logs=str(tmp_path / "logs"))
+    assert result["notes"] == [f"{tmp_path / 'wide.csv'}: a wide grading sheet (a column block per lumbar level): "
+                               "not proposed; the tables stage reads one row per patient and level, reshape it to "
+                               "that form"]
+    assert result["tables"]["gradings"].options["sheet"] == "MRT"  # the long sheet, not the wide file
