@@ -29,6 +29,8 @@ MISSING_CODES = {"na", "n/a", "nan", "null", "none", "k.a.", "k. a.", "keine ang
 LEVEL_CODE = re.compile(r"L?([1-5])(?:L|S)?([1-6])")
 LEVEL_BLOCK = re.compile(r"(?i)(?:^|[^a-z0-9])L[1-5][-/_ ]?(?:[LS]?[1-6])(?:[^0-9]|$)")  # L4-5_Pfirrmann, L45_HIZ
 WIDE = 5  # columns named by a level that make a table a wide grading sheet
+FOLLOW_UP = re.compile(r"(?i)follow|\bfu\b|nachunters|nachsorge|verlauf|kontrolle|month|monat|\b(?:t|v)[1-9]\b")
+SCORES = {"pain", "odi", "dn4"}  # canonical words of the questionnaire columns
 
 
 @dataclass
@@ -206,6 +208,13 @@ def date_format(proposals: list[Proposal]) -> str | None:
 def wide(columns: list[Column]) -> bool:
     """A wide grading sheet: at least WIDE columns named by a lumbar level (one column block per level)."""
     return sum(bool(LEVEL_BLOCK.search(c.name)) for c in columns) >= WIDE
+
+
+def follow_up(sheet: str, columns: list[Column]) -> list[str]:
+    """The questionnaire columns of a sheet named as a follow-up (Follow-up, Nachuntersuchung, 12 Monate, T1)."""
+    if not FOLLOW_UP.search(sheet):
+        return []
+    return [c.name for c in columns if not c.identifier and SCORES & set(normal(c.name).split())]
 
 
 def choose(targets: list[Target], tables: list[list[Column]]) -> dict[str, tuple[int, list[Proposal]]]:

@@ -5,10 +5,13 @@ choices and identifier flags of a REDCap data dictionary."""
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow
+import pyreadstat
 
 from spinestudy.tables.readers import _code
 
@@ -39,20 +42,21 @@ class Table:
 
 
 def read(path: str | Path) -> list[Table]:
-    """The tables of one file, by its extension."""
+    """The tables of one file, by its extension; a file that cannot be read stops with its name and why."""
     path = Path(path)
     kind = path.suffix.lower().lstrip(".")
+    readers = {"csv": lambda: [read_csv(path)], "txt": lambda: [read_csv(path)], "xlsx": lambda: read_xlsx(path),
+               "parquet": lambda: [Table(str(path), pd.read_parquet(path), {"format": "parquet"})],
+               "sav": lambda: [read_stat(path, "sav")], "dta": lambda: [read_stat(path, "dta")]}
     if not path.is_file():
         raise SystemExit(f"{path}: file not found")
-    if kind in ("csv", "txt", "tsv"):
-        return [read_csv(path)]
-    if kind in ("xlsx", "xlsm"):
-        return read_xlsx(path)
-    if kind == "parquet":
-        return [Table(str(path), pd.read_parquet(path), {"format": "parquet"})]
-    if kind in ("sav", "zsav", "dta"):
-        return [read_stat(path, "dta" if kind == "dta" else "sav")]
-    raise SystemExit(f"{path}: unknown file kind {kind!r} (csv, xlsx, parquet, sav, dta)")
+    if kind not in readers:
+        raise SystemExit(f"{path}: unknown file kind {kind!r} ({', '.join(readers)})")
+    try:
+        return readers[kind]()
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile, pyarrow.ArrowException, pyreadstat.ReadstatError,
+            pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SystemExit(f"{path}: cannot be read as {kind}: {exc}") from None
 
 
 def encoding(data: bytes) -> str:
@@ -116,8 +120,6 @@ def read_xlsx(path: Path) -> list[Table]:
 
 def read_stat(path: Path, kind: str) -> Table:
     """An SPSS or Stata file: raw codes, with its variable labels and value labels."""
-    import pyreadstat
-
     reader = pyreadstat.read_dta if kind == "dta" else pyreadstat.read_sav
     frame, meta = reader(str(path))
     values = {c: {_code(k): str(v) for k, v in labels.items()} for c, labels in meta.variable_value_labels.items()}

@@ -22,6 +22,13 @@ def onboard(centre: str, files: list[str], out: str, dictionary: str | None = No
     notes = [f"{t.name}: a wide grading sheet (a column block per lumbar level): not proposed; the tables stage "
              "reads one row per patient and level, reshape it to that form" for t, cs in zip(tables, columns)
              if propose.wide(cs)]
+    used = {i for i, _ in chosen.values()}
+    for i, (table, cs) in enumerate(zip(tables, columns)):
+        scores = propose.follow_up(str(table.options.get("sheet", Path(table.file).stem)), cs) if i not in used else []
+        if scores:
+            notes.append(f"{table.name}: a follow-up time point ({', '.join(map(repr, scores))}): not proposed; the "
+                         "tables stage reads the after-procedure scores (nprs_back_after, nprs_leg_after) from the "
+                         "clinical table: add them there as columns")
     if not chosen:
         raise SystemExit("\n".join([f"no clinical or grading table recognised in {', '.join(files)} "
                                      f"(see {profile_path})"] + notes))

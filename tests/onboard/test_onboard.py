@@ -181,3 +181,23 @@ def test_a_wide_grading_sheet_is_recognised_and_not_proposed(tmp_path):
                                "not proposed; the tables stage reads one row per patient and level, reshape it to "
                                "that form"]
     assert result["tables"]["gradings"].options["sheet"] == "MRT"  # the long sheet, not the wide file
+
+
+def test_a_follow_up_sheet_is_recognised_as_a_time_point(tmp_path):
+    german_workbook(tmp_path / "zentrum.xlsx")
+    follow = pd.DataFrame({"Probanden-ID": [f"P-{i:03d}" for i in range(1, 31)], "Schmerz Rücken": [3] * 30,
+                           "Schmerz Bein": [2] * 30, "Zufriedenheit": [1] * 30})
+    with pd.ExcelWriter(tmp_path / "zentrum.xlsx", mode="a") as writer:
+        follow.to_excel(writer, sheet_name="Nachuntersuchung 12 Monate", index=False)
+    result = onboard("Z", [str(tmp_path / "zentrum.xlsx")], str(tmp_path / "Z.yaml"), logs=str(tmp_path / "logs"))
+    assert result["notes"] == [f"{tmp_path / 'zentrum.xlsx'} [Nachuntersuchung 12 Monate]: a follow-up time point "
+                               "('Schmerz Rücken', 'Schmerz Bein'): not proposed; the tables stage reads the "
+                               "after-procedure scores (nprs_back_after, nprs_leg_after) from the clinical table: "
+                               "add them there as columns"]
+    assert {k: v.options["sheet"] for k, v in result["tables"].items()} == {"clinical": "Klinik", "gradings": "MRT"}
+
+
+def test_a_file_that_cannot_be_read_stops_naming_it(tmp_path):
+    (tmp_path / "broken.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(SystemExit, match=r"broken\.xlsx: cannot be read as xlsx"):
+        onboard("Z", [str(tmp_path / "broken.xlsx")], str(tmp_path / "Z.yaml"), logs=str(tmp_path / "logs"))
