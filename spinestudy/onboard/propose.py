@@ -193,7 +193,8 @@ def propose(targets: list[Target], columns: list[Column]) -> list[Proposal]:
         if result == "approved" and rival > score - MARGIN:
             result, why = "check", why + f"; another candidate scores {rival:.2f}"
         proposal = Proposal(target, usable[j], float(score), result, why, codes_for(target, usable[j]))
-        proposal.missing = sorted(c for c in usable[j].codes.index if c.lower() in MISSING_CODES)
+        if target.kind != "id":  # an id 999 is an id
+            proposal.missing = sorted(c for c in usable[j].codes.index if c.lower() in MISSING_CODES)
         proposals.append(proposal)
     return proposals
 
