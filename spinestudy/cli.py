@@ -51,7 +51,7 @@ def _onboard(args) -> None:
     from spinestudy.onboard.run import onboard
 
     result = onboard(args.centre, args.files, args.out or f"config/onboard/{args.centre}.yaml", args.dictionary,
-                     args.previous, args.dry_run, args.logs)
+                     args.previous, args.dry_run, args.logs, args.study)
     print(f"profile: {result['profile']}\nmapping: {result['mapping']}")
     print("\n".join(result["notes"]))
     if args.previous:
@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     onboard.add_argument("--previous", help="an earlier mapping of the centre: its approvals carry over")
     onboard.add_argument("--dry-run", action="store_true", help="read the approved entries with the table readers")
     onboard.add_argument("--logs", default="logs/onboard", help="where the column profile goes")
+    onboard.add_argument("--study", help="the study whose variables are mapped: a name under config/studies/ or a "
+                         "study file (default: the default study)")
     onboard.set_defaults(func=_onboard)
     pseudo = sub.add_parser("pseudonym", help="print the pseudonym of patient ids, to find a patient's files")
     pseudo.add_argument("centre")

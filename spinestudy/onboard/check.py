@@ -25,15 +25,17 @@ def approved(spec: dict) -> dict:
     return spec
 
 
-def check(centre: str, kind: str, spec: dict, file_columns: list[str]) -> list[str]:
-    """Report lines of one table read with its approved entries."""
+def check(centre: str, kind: str, spec: dict, file_columns: list[str], tables=None) -> list[str]:
+    """Report lines of one table read with its approved entries (tables: the study's schemas, default the
+    default study's)."""
     used = approved(spec)
     left = [e for e, said in spec.get("review", {}).items() if said["status"] == "check"]
     lines = [f"{kind}: {spec['path']}", f"  left out (still to check): {', '.join(left) or 'none'}"]
     mapped = set(used["columns"].values()) | {c for side in used.get("endplates", {}).values() for c in side.values()}
     lines.append(f"  file columns not mapped: {', '.join(c for c in file_columns if c not in mapped) or 'none'}")
     try:
-        reads = [read_clinical(centre, used, KEY)] if kind == "clinical" else list(read_gradings(centre, used, KEY))
+        reads = ([read_clinical(centre, used, KEY, tables=tables)] if kind == "clinical" else
+                 list(read_gradings(centre, used, KEY, tables=tables)))
     except TableError as exc:
         return lines + [f"  the table cannot be read: {exc}"]
     problems = [p for read in reads for p in read.problems]

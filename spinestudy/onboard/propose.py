@@ -1,5 +1,5 @@
-"""Scored proposals: for every study variable the best source column (name similarity with the synonym table,
-labels from a data dictionary or SPSS file, and value compatibility), for every code of a categorical variable
+"""Scored proposals: for every study variable the best source column (name similarity with the synonym table and
+the study file's label, labels from a data dictionary or SPSS file, and value compatibility), for every code of a categorical variable
 its canonical value; below CUTOFF the answer is "no match".
 
 A column score is the name similarity x (0.75 + 0.25 x value compatibility). It is `approved` at APPROVE or more

@@ -3,13 +3,16 @@
 from datetime import datetime, timezone
 from pathlib import Path
 
+from spinestudy import study as studies
 from spinestudy.onboard import check, mapping, profile, propose, read
 from spinestudy.onboard.targets import targets
+from spinestudy.tables.schemas import tables as study_tables
 
 
 def onboard(centre: str, files: list[str], out: str, dictionary: str | None = None, previous: str | None = None,
-            dry_run: bool = False, logs: str = "logs/onboard") -> dict:
-    """Propose centre `centre`'s mapping from its files; write the profile under `logs` and the mapping to `out`.
+            dry_run: bool = False, logs: str = "logs/onboard", study: str | None = None) -> dict:
+    """Propose centre `centre`'s mapping to `study`'s variables (default: the default study) from its files;
+    write the profile under `logs` and the mapping to `out`.
     Returns the paths ('mapping', 'profile'), per table the 'proposals' and source 'tables', and report lines:
     'notes' (sheets not proposed), 'review' (check entries), 'unmatched', 'changes' (since --previous), 'dry_run'."""
     tables = [table for path in files for table in read.read(path)]
@@ -18,7 +21,7 @@ def onboard(centre: str, files: list[str], out: str, dictionary: str | None = No
     columns = [[profile.describe(t, name) for name in t.frame.columns] for t in tables]
     profile_path = profile.write(profile.profile([c for cs in columns for c in cs]),
                                  Path(logs) / f"{centre}_profile.csv")
-    chosen = propose.choose(targets(), columns)
+    chosen = propose.choose(targets(study), columns)
     notes = [f"{t.name}: a wide grading sheet (a column block per lumbar level): not proposed; the tables stage "
              "reads one row per patient and level, reshape it to that form" for t, cs in zip(tables, columns)
              if propose.wide(cs)]
@@ -49,8 +52,9 @@ def onboard(centre: str, files: list[str], out: str, dictionary: str | None = No
     review, unmatched = _lines(chosen, "check"), _lines(chosen, "unmatched")
     report = []
     if dry_run:
+        schemas = study_tables(studies.load(study)) if study else None
         for kind, (i, _) in chosen.items():
-            report += check.check(centre, kind, specs[kind], list(tables[i].frame.columns))
+            report += check.check(centre, kind, specs[kind], list(tables[i].frame.columns), schemas)
     return {"mapping": Path(out), "profile": profile_path, "proposals": {k: p for k, (_, p) in chosen.items()},
             "tables": {k: tables[i] for k, (i, _) in chosen.items()}, "notes": notes, "review": review,
             "unmatched": unmatched, "changes": changes, "dry_run": report}
