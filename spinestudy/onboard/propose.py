@@ -1,6 +1,6 @@
 """Scored proposals: for every study variable the best source column (name similarity with the synonym table and
-the study file's label, labels from a data dictionary or SPSS file, and value compatibility), for every code of a categorical variable
-its canonical value; below CUTOFF the answer is "no match".
+the study file's label, labels from a data dictionary or SPSS file, and value compatibility), for every code of
+a categorical variable its canonical value; below CUTOFF the answer is "no match".
 
 A column score is the name similarity x (0.75 + 0.25 x value compatibility). It is `approved` at APPROVE or more
 when the values fit and no other column (or variable) comes within MARGIN; `check` from CUTOFF; else
