@@ -1,4 +1,4 @@
-"""Command line: `spinestudy demo`, `tables`, `pseudonym`, and the data versions: `changes`, `freeze`."""
+"""Command line: `spinestudy demo`, `onboard`, `tables`, `pseudonym`, and the data versions: `changes`, `freeze`."""
 
 import argparse
 import json
@@ -45,6 +45,23 @@ def _pseudonym(args) -> None:
             print(f"{identifier}\t{pseudonym.patient(key, args.centre, ids.normalise(identifier, rules))}")
         except ids.IdError as exc:
             raise SystemExit(f"patient id {identifier!r} {exc} (centres.{args.centre}.ids)") from None
+
+
+def _onboard(args) -> None:
+    from spinestudy.onboard.run import onboard
+
+    result = onboard(args.centre, args.files, args.out or f"config/onboard/{args.centre}.yaml", args.dictionary,
+                     args.previous, args.dry_run, args.logs, args.study)
+    print(f"profile: {result['profile']}\nmapping: {result['mapping']}")
+    print("\n".join(result["notes"]))
+    if args.previous:
+        print(f"new or changed since {args.previous}: {len(result['changes'])}")
+        print("\n".join(f"  {line}" for line in result["changes"]))
+    for name in ("review", "unmatched"):
+        print(f"{'to review (check)' if name == 'review' else 'unmatched (null: not collected)'}: "
+              f"{len(result[name])}")
+        print("\n".join(f"  {line}" for line in result[name]))
+    print("\n".join(result["dry_run"]))
 
 
 def _tables(args) -> None:
@@ -115,6 +132,17 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--jobs", type=int, default=1, help="worker processes for the DICOM writing")
     demo.add_argument("--tables-only", action="store_true", help="write the tables only (large benchmark cohorts)")
     demo.set_defaults(func=_demo)
+    onboard = sub.add_parser("onboard", help="profile a new centre's files and propose its centre mapping")
+    onboard.add_argument("centre")
+    onboard.add_argument("files", nargs="+", help="CSV, XLSX, Parquet, SPSS (.sav) or Stata (.dta) files")
+    onboard.add_argument("--out", help="the mapping written (default: config/onboard/CENTRE.yaml)")
+    onboard.add_argument("--dictionary", help="REDCap data dictionary (CSV) of the files")
+    onboard.add_argument("--previous", help="an earlier mapping of the centre: its approvals carry over")
+    onboard.add_argument("--dry-run", action="store_true", help="read the approved entries with the table readers")
+    onboard.add_argument("--logs", default="logs/onboard", help="where the column profile goes")
+    onboard.add_argument("--study", help="the study whose variables are mapped: a name under config/studies/ or a "
+                         "study file (default: the default study)")
+    onboard.set_defaults(func=_onboard)
     pseudo = sub.add_parser("pseudonym", help="print the pseudonym of patient ids, to find a patient's files")
     pseudo.add_argument("centre")
     pseudo.add_argument("ids", nargs="+")

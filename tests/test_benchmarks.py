@@ -60,3 +60,12 @@ def test_statistics_benchmark_prints_every_output():
     out = bench("statistics.py", "--patients", "2000", "--bootstraps", "2", "--folds", "3", "--lambdas", "3")
     for name in ("table1", "posthoc", "prevalence_by_decade", "lasso", "associations", "total"):
         assert re.search(rf"^{name} +\d+\.\d s", out, re.MULTILINE), (name, out)
+
+
+def test_onboarding_benchmark_approves_nothing_wrong():
+    out = bench("onboarding.py", "--patients", "40")
+    present = re.search(r"^variables the files have: (\d+), approved and right ([\d.]+)%", out, re.MULTILINE)
+    # 4 demo centres x (13 clinical + 9 grading columns), the German workbook's 13 + 7, REDCap's 10 (raw and
+    # label export) and the SPSS file's 7 (tests/onboard_corpus.py)
+    assert int(present[1]) == 4 * (13 + 9) + 13 + 7 + 2 * 10 + 7 and float(present[2]) >= 90
+    assert re.findall(r"wrong approvals: (\d+)", out) == ["0", "0"], out

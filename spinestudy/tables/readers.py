@@ -2,8 +2,9 @@
 
 Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`; a second read of the gradings,
 `gradings_reader2`, `gradings_repeat` or `gradings_consensus`, gives its file and options and keeps the rest):
-  path         the file; csv, xlsx or parquet by extension unless `format` says otherwise
-  sep, decimal, encoding   CSV options (defaults ",", ".", "utf-8")
+  path         the file; csv, xlsx, parquet, sav (SPSS) or dta (Stata) by extension unless `format` says otherwise
+  sep, encoding   CSV options (defaults ",", "utf-8"); decimal: the decimal mark of numbers written as text
+               (CSV, and text cells of XLSX; default ".")
   sheet        XLSX sheet name or 0-based index (default: the first sheet)
   header_row   1-based row of the column names (default 1), CSV and XLSX
   date_format  strptime format of text dates (native dates and, in XLSX, Excel serial numbers in the
@@ -16,6 +17,7 @@ Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`; 
   endplates    gradings only: {upper: {modic, tep, endplate_defect: column or null}, lower: {...}}
   codes        {canonical variable: {file's code: canonical value}}; any other value is an error
   exclude      {canonical variable: {file's code: reason}}; such rows go to the exclusion log
+  review       written by `spinestudy onboard`: {entry: {status, score}}; an entry of status `check` stops the run
 
 Rows are named as the centre sees them: CSV line, Excel row, or Parquet record number (from 1), and
 columns by the file's own names; two columns of one name the mapping uses are an error naming their
@@ -42,6 +44,7 @@ import openpyxl
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow
+import pyreadstat
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 
@@ -54,7 +57,7 @@ from spinestudy import study as studies
 from spinestudy.tables.schemas import Tables, failures, tables as study_tables
 
 STAGE = "tables"
-READERS = ("csv", "xlsx", "parquet")
+READERS = ("csv", "xlsx", "parquet", "sav", "dta")
 EXPECTED = {"Int64": "an integer", "float64": "a number", "boolean": "true/false (map it in codes)"}
 HEADER_SEARCH = 20  # rows searched for the column names when they are not in header_row
 SORT = ["centre", "patient", "level", "endplate"]
@@ -128,6 +131,10 @@ class Source:
         self.epoch = None  # XLSX: the workbook's date system (openpyxl), for dates stored as serial numbers
         self.file = str(spec["path"])
         self.label = sources.label(key, f"{centre}:tables", self.file)
+        pending = [entry for entry, said in spec.get("review", {}).items() if said.get("status") == "check"]
+        if pending:
+            raise self.fail(f"mapping entries not reviewed: {', '.join(pending)} (check each, correct it if need "
+                            "be, then set its review status to approved)")
         self.missing = set(map(_code, spec.get("missing", MISSING)))
         self.local = {"patient_id": spec["columns"].get("patient_id")} | {
             c: spec["columns"].get(c)
@@ -183,10 +190,13 @@ class Source:
             elif kind == "xlsx":
                 top = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=None, nrows=header + 1, dtype=object)
                 names = top.iloc[header].tolist() if len(top) > header else []
-                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header, **self.text_options(names))
+                raw = pd.read_excel(path, sheet_name=spec.get("sheet", 0), header=header,
+                                    decimal=spec.get("decimal", "."), **self.text_options(names))
                 workbook = openpyxl.load_workbook(path, read_only=True)
                 self.epoch = workbook.epoch
                 workbook.close()
+            elif kind in ("sav", "dta"):
+                raw = (pyreadstat.read_dta if kind == "dta" else pyreadstat.read_sav)(str(path))[0]  # raw codes
             else:
                 raw = pd.read_parquet(path)
         except UnicodeDecodeError:
@@ -196,13 +206,14 @@ class Source:
         except pd.errors.ParserError as exc:
             found = self.find_header(self.csv_rows(path, encoding))
             raise self.fail(self.header_message(found[0]) if found else f"cannot be read as {kind}: {exc}") from None
-        except (ValueError, OSError, KeyError, zipfile.BadZipFile, pyarrow.ArrowException) as exc:
+        except (ValueError, OSError, KeyError, zipfile.BadZipFile, pyarrow.ArrowException,
+                pyreadstat.ReadstatError) as exc:
             raise self.fail(f"cannot be read as {kind}: {exc}") from None
         if raw.empty:
             raise self.fail("file has a header but no data rows")
-        if kind != "parquet":
+        if kind in ("csv", "xlsx"):
             self.check_duplicates(names, kind)
-        first = 1 if kind == "parquet" else header + 2
+        first = header + 2 if kind in ("csv", "xlsx") else 1
         raw.index = pd.RangeIndex(first, first + len(raw))
         raw.columns = [str(c).strip() for c in raw.columns]
         return raw
