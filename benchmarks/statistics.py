@@ -52,7 +52,7 @@ def main() -> None:
         outputs = {
             "table1": lambda out: table1.write(a, g, STUDY, settings, out),
             "posthoc": lambda out: posthoc.write(a, g, STUDY, settings, out),
-            "prevalence_by_decade": lambda out: prevalence.write(a, g, settings, out),
+            "prevalence_by_decade": lambda out: prevalence.write(a, g, STUDY, settings, out),
             "lasso": lambda out: lasso.write(a, STUDY, settings, out),
             "associations": lambda out: associations.write(a, settings, out),
         }

@@ -69,6 +69,18 @@ class Study:
     all_levels_graded: bool = False
     reference: str = ""
     analyses: dict = field(default_factory=dict)
+    derived: dict = field(default_factory=dict)
+
+    @property
+    def age_bands(self) -> tuple[tuple[int, int], ...]:
+        """The age bands (derived age_decade) as (lowest, highest completed year) pairs; () without them."""
+        limits = self.derived.get("age_decade", {}).get("limits", [])
+        return tuple((low, high - 1) for low, high in zip(limits, limits[1:]))
+
+    @property
+    def age_band_labels(self) -> tuple[str, ...]:
+        """Labels of the age bands, e.g. '10-19'."""
+        return tuple(f"{low}-{high}" for low, high in self.age_bands)
 
     @property
     def group(self) -> Variable | None:
@@ -157,6 +169,13 @@ def consistency(data: dict) -> list[str]:
         if variable not in data["variables"] and not {"label", "summary"} <= set(row):
             problems.append(f"analyses/table1/rows/{i}: {variable!r} is not a variable of the study; a derived "
                             "variable of the analysis table needs label and summary")
+    bands = data.get("derived", {}).get("age_decade")
+    if bands:
+        if bands["limits"] != sorted(bands["limits"]):
+            problems.append(f"derived/age_decade/limits: not ascending: {bands['limits']}")
+        source = data["variables"].get(bands["of"], {})
+        if (source.get("per"), source.get("kind") in ("continuous", "count")) != ("patient", True):
+            problems.append(f"derived/age_decade/of: {bands['of']!r} is not a continuous or count patient variable")
     if data.get("follow_up_needs_baseline") and not time_points:
         problems.append("follow_up_needs_baseline: the study has no time_points")
     return problems
@@ -175,4 +194,4 @@ def build(data: dict, path: Path) -> Study:
     }
     return Study(data["name"], data["title"], path, scales, variables, tuple(data.get("time_points", ())),
                  data.get("follow_up_needs_baseline", False), data.get("all_levels_graded", False),
-                 data.get("reference", ""), data.get("analyses", {}))
+                 data.get("reference", ""), data.get("analyses", {}), data.get("derived", {}))

@@ -26,7 +26,7 @@ def cohort(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, pd.Data
     analysis = clinical.merge(scores, on=KEY).assign(n_volumes=pd.NA)
     analysis = analysis.assign(
         age=analysis["age"].astype(float),
-        age_decade=derived.age_decade(analysis["age"]),
+        age_decade=derived.age_decade(analysis["age"], study.load().age_bands),
         mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"]),
     )[list(dtypes(RUDDS.analysis))].astype(dtypes(RUDDS.analysis))
     long = merge.gradings_long({"levels": levels, "endplates": endplates})

@@ -57,6 +57,10 @@ def test_rudds_declares_the_variables_the_centre_mappings_use(config):
          "analyses/table1/group: 'age' is not a categorical patient variable of the study"),
         (lambda s: s.update(variable={}), "(top level): Additional properties are not allowed ('variable' was"),
         (lambda s: s["variables"]["tep"].update(per="disc"), "variables/tep/per: 'disc' is not one of"),
+        (lambda s: s["derived"]["age_decade"].update(limits=[10, 30, 20]),
+         "derived/age_decade/limits: not ascending: [10, 30, 20]"),
+        (lambda s: s["derived"]["age_decade"].update(of="sex"),
+         "derived/age_decade/of: 'sex' is not a continuous or count patient variable"),
     ],
 )
 def test_broken_study_file_names_the_file_and_the_key(tmp_path, change, named):

@@ -15,7 +15,6 @@ from plotly.subplots import make_subplots
 from spinestudy.anatomy import LEVELS
 from spinestudy.report import style
 from spinestudy.report.export import write_html
-from spinestudy.tables.schemas import AGE_DECADES
 
 FLOW_STAGES = {  # main chain of the CONSORT-style diagram; each step may lose patients
     "received": "Patients in the centre's tables",
@@ -84,6 +83,12 @@ def _count(n) -> str:
     return "–" if pd.isna(n) else str(int(n))
 
 
+def left_out(prevalence: pd.DataFrame) -> str:
+    """The prevalence table's note on patients outside the age bands ("left out: ..."), or ""."""
+    found = prevalence["note"].fillna("").str.extract(r"(left out: [^;]+)")[0].dropna()
+    return found.iloc[0] if len(found) else ""
+
+
 def figure_prevalence(prevalence: str | Path, out_html: str | Path | None = None) -> go.Figure:
     """Prevalence by age decade and lumbar level with Wilson intervals, one panel per finding
     (prevalence_by_decade.csv; RuDDS Figure 2)."""
@@ -93,6 +98,10 @@ def figure_prevalence(prevalence: str | Path, out_html: str | Path | None = None
     style.apply(fig, "Prevalence of severe findings by age decade and lumbar level", height=980)
     if table.empty:
         return finish(style.message(fig, "no prevalence table"), out_html)
+    left = left_out(table)
+    if left:
+        fig.add_annotation(text=left[:1].upper() + left[1:], xref="paper", yref="paper", x=0, y=-0.1,
+                           xanchor="left", yanchor="top", showarrow=False)
     table = table[table["total"] > 0]
     for row, finding in enumerate(PREVALENCE_PANELS, start=1):
         part = table[table["finding"] == finding]
@@ -108,7 +117,8 @@ def figure_prevalence(prevalence: str | Path, out_html: str | Path | None = None
                 hovertemplate=f"{level}, %{{x}} years: %{{y:.1f}}% (%{{customdata[0]}}/%{{customdata[1]}})"
                               "<extra></extra>"), row=row, col=1)
         fig.update_yaxes(title_text="Prevalence, % of discs", range=[0, 102], row=row, col=1)
-    fig.update_xaxes(categoryorder="array", categoryarray=list(AGE_DECADES), type="category")
+    fig.update_xaxes(categoryorder="array", categoryarray=list(dict.fromkeys(read(prevalence)["age_decade"])),
+                     type="category")  # the study's age bands, in the table's order
     fig.update_xaxes(title_text="Age, years", row=3, col=1)
     fig.update_layout(barmode="group", bargap=0.2, legend_title_text="Level",
                       legend=dict(orientation="h", y=-0.06, x=0.5, xanchor="center", yanchor="top"),

@@ -26,7 +26,7 @@ from openpyxl.styles import Border, Font, Side
 from spinestudy import applicable
 from spinestudy.anatomy import LEVELS
 from spinestudy.provenance.snapshot import group_columns
-from spinestudy.report.figures import OUTCOMES, PREVALENCE_PANELS, read
+from spinestudy.report.figures import OUTCOMES, PREVALENCE_PANELS, left_out, read
 from spinestudy.report.radiomics_figures import OUTCOME_LABELS
 from spinestudy.stats.agreement import PAIRS, STATISTICS
 from spinestudy.tables.merge import RESOLUTIONS
@@ -191,8 +191,9 @@ def prevalence(path: Path, config: dict) -> Table:
             cells = by_level.set_index("level").reindex(list(LEVELS))
             rows.append([decade] + [_prevalence_cell(cells.loc[level]) for level in LEVELS])
     frame = pd.DataFrame(rows, columns=["Finding, age decade (years)", *LEVELS])
+    left = left_out(data)
     footnote = (f"% (n/total) of graded discs [{confidence:.0%} Wilson interval, %]; –: no graded disc in this age "
-                "decade and level.")
+                "decade and level." + (f" {left[:1].upper() + left[1:]}." if left else ""))
     return Table(*CAPTIONS["prevalence"], frame, footnote)
 
 

@@ -8,7 +8,7 @@ sum is missing unless all five levels are graded for it (no partial sums passed 
 import pandas as pd
 
 from spinestudy.anatomy import ENDPLATES, LEVELS
-from spinestudy.tables.schemas import AGE_DECADES, KEY
+from spinestudy.tables.schemas import KEY
 
 MCID_THRESHOLD = 1.2  # RuDDS Methods, after Copay et al. 2008
 SEVERE_TEP = 6  # RuDDS: "severe endplate defects (TEP score >= 6)"
@@ -17,8 +17,8 @@ SEVERE_PFIRRMANN = 4  # RuDDS: "severely degenerated discs with Pfirrmann grade 
 DEFINITIONS = {
     "mcid": "back NPRS before - after >= threshold (default 1.2 points); missing unless both exist. "
     "RuDDS Methods (Copay et al. 2008)",
-    "age_decade": "10-year age group '10-19' .. '80-89' (age in completed years); missing outside 10-89. "
-    "RuDDS Statistical Analysis and Figure 2",
+    "age_decade": "age band of the study file (derived age_decade; RuDDS: '10-19' .. '80-89', age in completed "
+    "years); missing outside the bands. RuDDS Statistical Analysis and Figure 2",
     "tep": "per level: Rajasekaran grade of the upper + lower endplate (2-12). RuDDS Methods (TEP score)",
     "tep_total": "sum of the level TEP scores over L1-L2..L5-S1 (10-60). RuDDS Methods",
     "pfirrmann_sum": "sum of the Pfirrmann grades over the five levels (5-25). RuDDS Table 1/Table 2",
@@ -52,11 +52,13 @@ def mcid(before: pd.Series, after: pd.Series, threshold: float = MCID_THRESHOLD)
     return reached.astype("boolean").where(before.notna() & after.notna(), pd.NA)
 
 
-def age_decade(age: pd.Series) -> pd.Series:
-    """Age group label (see DEFINITIONS['age_decade'])."""
-    low = (age // 10 * 10).astype("Int64")
-    label = low.astype("string") + "-" + (low + 9).astype("string")
-    return label.where(label.isin(AGE_DECADES), pd.NA).astype("string")
+def age_decade(age: pd.Series, bands: tuple[tuple[int, int], ...]) -> pd.Series:
+    """Age band label '<lowest>-<highest>' of each age in completed years (bands: the study's); missing outside."""
+    years = (age // 1).astype("Float64")
+    label = pd.Series(pd.NA, index=age.index, dtype="string")
+    for low, high in bands:
+        label = label.mask(((years >= low) & (years <= high)).fillna(False), f"{low}-{high}")
+    return label
 
 
 def level_scores(levels: pd.DataFrame, endplates: pd.DataFrame) -> pd.DataFrame:

@@ -81,7 +81,8 @@ def build_tables(
     volumes = volumes[~volumes.set_index(KEY).index.isin([(p.centre, p.patient) for p in index_problems])]
     seen = {key for t in reads.values() for r in t.values() for key in zip(r.frame["centre"], r.frame["patient"])}
     volumes = volumes if series_index else None
-    analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, mcid_threshold, schemas)
+    analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, mcid_threshold, schemas,
+                                         the_study.age_bands)
     coverage.check(reads, centres, analysis, log + unmatched, min_patients, images=volumes is not None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,7 @@ def valid_tables(reads: dict[str, dict[str, Read]], problems: list[Problem],
 
 def analysis_table(
     tables: dict[str, pd.DataFrame], volumes: pd.DataFrame | None, centres: dict, seen: set,
-    radiomics: str | Path | None, threshold: float, schemas: Tables,
+    radiomics: str | Path | None, threshold: float, schemas: Tables, bands: tuple,
 ) -> tuple[pd.DataFrame, list[Exclusion]]:
     """One row per analysed patient, and the exclusion lines of patients missing from one side."""
     scores = derived.patient_scores(derived.level_scores(tables["levels"], tables["endplates"]))
@@ -212,7 +213,7 @@ def analysis_table(
         analysis, lines = require_images(analysis, volumes, centres, seen)
         unmatched += lines
     analysis = analysis.assign(
-        age_decade=derived.age_decade(analysis["age"]),
+        age_decade=derived.age_decade(analysis["age"], bands),
         mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"], threshold),
     )
     if radiomics is not None:

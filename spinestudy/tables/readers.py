@@ -59,6 +59,8 @@ from spinestudy.tables.schemas import Tables, failures, tables as study_tables
 STAGE = "tables"
 READERS = ("csv", "xlsx", "parquet", "sav", "dta")
 EXPECTED = {"Int64": "an integer", "float64": "a number", "boolean": "true/false (map it in codes)"}
+FILE_OPTIONS = {"sep": ("csv",), "encoding": ("csv",), "decimal": ("csv", "xlsx"), "sheet": ("xlsx",),
+                "header_row": ("csv", "xlsx")}  # options of some file formats only: elsewhere an error
 HEADER_SEARCH = 20  # rows searched for the column names when they are not in header_row
 SORT = ["centre", "patient", "level", "endplate"]
 LOCAL = ["patient_id", "id_written", "row"]  # columns of a read that never leave it: ids, the file's row
@@ -173,10 +175,15 @@ class Source:
     def read(self) -> pd.DataFrame:
         """The file as a frame indexed by the file's row numbers; clear errors instead of parser traces."""
         path, spec = Path(self.file), self.spec
-        kind = spec.get("format", path.suffix.lstrip(".").lower())
+        kind = file_format(spec)
         header = spec.get("header_row", 1) - 1
         if kind not in READERS:
             raise self.fail(f"unknown format {kind!r}: expected one of {', '.join(READERS)}")
+        wrong = [option for option, kinds in FILE_OPTIONS.items() if option in spec and kind not in kinds]
+        if wrong:
+            raise TableError([self.problem(None, option, spec[option], f"the option {option} does not apply to a "
+                                           f"{kind} file (only to {' and '.join(FILE_OPTIONS[option])} files): "
+                                           "remove it from the mapping") for option in wrong])
         if not path.is_file():
             raise self.fail("file not found")
         if path.stat().st_size == 0:
@@ -538,9 +545,18 @@ def read_gradings(centre: str, spec: dict, key: bytes, id_rules: dict | None = N
 def read_second(centre: str, gradings: dict, spec: dict, key: bytes, id_rules: dict | None = None,
                 tables: Tables | None = None) -> tuple[Read, Read]:
     """Another read of a centre's gradings (config gradings_reader2, gradings_repeat, gradings_consensus): the
-    file and its options in `spec` over the first reader's mapping (columns, endplates, codes, exclude), its
-    ids in the centre's form."""
-    return read_gradings(centre, gradings | spec, key, id_rules, tables)
+    file and its options in `spec` over the first reader's mapping (columns, endplates, codes, exclude) and those
+    of its file options that apply to this file's format, its ids in the centre's form."""
+    same = Path(str(spec["path"])).suffix == Path(str(gradings["path"])).suffix  # then also the same format
+    kind = file_format(spec if "format" in spec or not same else {**spec, "format": file_format(gradings)})
+    inherited = {k: v for k, v in gradings.items()
+                 if kind in FILE_OPTIONS.get(k, (kind,)) and (k != "format" or same)}
+    return read_gradings(centre, inherited | spec, key, id_rules, tables)
+
+
+def file_format(spec: dict) -> str:
+    """A mapped file's format: `format`, else its extension."""
+    return spec.get("format", Path(str(spec["path"])).suffix.lstrip(".").lower())
 
 
 def demo_mapping(centre: str, folder: str | Path, tables: Tables | None = None) -> dict:

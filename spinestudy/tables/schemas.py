@@ -22,7 +22,6 @@ from spinestudy.study import Study, Variable
 
 KEY = ["centre", "patient"]
 PSEUDONYM = r"^p[0-9a-f]{12}$"
-AGE_DECADES = tuple(f"{lo}-{lo + 9}" for lo in range(10, 90, 10))  # RuDDS Figure 2: 10 to 90 years
 SERIES_STATUS = ("volume", "not used", "excluded")
 
 Int = pd.Int64Dtype
@@ -118,8 +117,9 @@ def tables(study: Study) -> Tables:
     endplates = pa.DataFrameSchema(key | level | endplate | variables["endplate"], name="EndplateGradings",
                                    unique=KEY + ["level", "endplate"], **FRAME)
     derived = Derived.to_schema()
-    analysis = pa.DataFrameSchema(clinical.columns | derived.columns, checks + derived.checks, name="Analysis",
-                                  unique=KEY, **FRAME)
+    bands = {"age_decade": pa.Column(str, pa.Check.isin(study.age_band_labels), nullable=True)}
+    analysis = pa.DataFrameSchema(clinical.columns | bands | derived.columns, checks + derived.checks,
+                                  name="Analysis", unique=KEY, **FRAME)
     return Tables(clinical, levels, endplates, analysis)
 
 
@@ -178,7 +178,6 @@ class Derived(pa.DataFrameModel):
     """The analysis table's columns beyond the clinical row: derived variables (see derived.DEFINITIONS),
     the number of usable MRI volumes and optional radiomics summaries (columns radiomics_*)."""
 
-    age_decade: Series[str] = pa.Field(isin=AGE_DECADES, nullable=True)
     mcid: Series[Bool] = pa.Field(nullable=True)
     pfirrmann_sum: Series[Int] = grade(5, 25)
     pfirrmann_ge4_n: Series[Int] = grade(0, 5)

@@ -17,6 +17,7 @@ import yaml
 
 from spinestudy.anatomy import LEVELS
 from spinestudy.config import REPO
+from spinestudy import study
 from spinestudy.demo.tables import SYNDROMES
 from spinestudy.prediction import outputs as prediction_outputs
 from spinestudy.prediction import report_key
@@ -27,11 +28,13 @@ from spinestudy.radiomics_stats import screen as feature_screen
 from spinestudy.radiomics_stats import shape as modic_shape
 from spinestudy.report import export as figure_export
 from spinestudy.report import figures, style
+from spinestudy.report import manuscript_tables as mt
 from spinestudy.report import radiomics_figures as figures_radiomics
 from spinestudy.report import study as report
-from spinestudy.stats import agreement
-from spinestudy.tables.schemas import AGE_DECADES
+from spinestudy.stats import agreement, prevalence
 from stats_cohort import cohort, reads
+
+AGE_DECADES = study.load("rudds").age_band_labels
 
 CI = os.environ.get("CI", "").lower() in ("true", "1")
 
@@ -304,3 +307,12 @@ def test_static_export_png_and_svg(inputs, tmp_path, chromium):
     width = int.from_bytes(png[16:20], "big")
     assert width == style.WIDTH * style.SCALE
     assert "<svg" in (tmp_path / "p.svg").read_text()[:500]
+
+
+def test_figure_2_and_its_table_say_who_is_outside_the_age_bands(tmp_path):
+    analysis, long, _ = cohort(60, seed=2)
+    analysis.loc[analysis.index[:1], ["age", "age_decade"]] = [93.0, None]
+    prevalence.table(analysis, long, {}, study.load("rudds")).to_csv(tmp_path / "p.csv", index=False)
+    said = "Left out: 1 patient(s) (5 graded discs) aged outside 10-89 years (no age decade)"
+    assert said in [a.text for a in figures.figure_prevalence(tmp_path / "p.csv").layout.annotations]
+    assert mt.prevalence(tmp_path / "p.csv", {}).footnote.endswith(said + ".")

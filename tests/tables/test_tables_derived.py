@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from spinestudy import study
 from spinestudy.anatomy import LEVELS
 from spinestudy.tables import derived
 
@@ -85,7 +86,8 @@ def test_mcid(before, after, threshold, expected):
 
 
 def test_age_decade():
-    got = derived.age_decade(pd.Series([18, 19.9, 20, 59.9, 60, 89, 90, 9, None], dtype="float64"))
+    got = derived.age_decade(pd.Series([18, 19.9, 20, 59.9, 60, 89, 90, 9, None], dtype="float64"),
+                             study.load("rudds").age_bands)
     assert got.tolist() == ["10-19", "10-19", "20-29", "50-59", "60-69", "80-89", NA, NA, NA]
 
 

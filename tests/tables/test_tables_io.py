@@ -373,3 +373,22 @@ def test_header_names_with_spaces_keep_decimal_commas_and_blank_cells(cohort, tm
     d = clinical[clinical.centre == "D"]
     got = read.frame.set_index("row")["bmi"]
     assert pd.isna(got[2]) and got.drop(2).tolist() == pytest.approx(d.bmi.iloc[1:].tolist())
+
+
+@pytest.mark.parametrize("centre, option, value", [("C", "decimal", ","), ("A", "sheet", "Data"), ("B", "sep", ";"),
+                                                   ("C", "header_row", 2), ("B", "encoding", "latin-1")])
+def test_an_option_of_another_file_format_is_an_error(cohort, centre, option, value):
+    spec = cohort[3][centre]["clinical"] | {option: value}
+    kind = {"A": "csv", "B": "xlsx", "C": "parquet"}[centre]
+    found = raised(lambda: table_io.read_clinical(centre, spec, KEY))
+    assert [(f[3], f[4]) for f in found] == [(option, str(value))]
+    assert found[0][5].startswith(f"the option {option} does not apply to a {kind} file (only to ")
+
+
+def test_a_second_read_in_another_format_keeps_only_the_options_that_apply(cohort, tmp_path):
+    gradings = cohort[3]["B"]["gradings"]  # XLSX with its sheet; the second reader sends the same as CSV
+    frame = pd.read_excel(gradings["path"], sheet_name=gradings["sheet"], dtype=str, keep_default_na=False)
+    frame.to_csv(tmp_path / "reader2.csv", index=False)
+    first, _ = table_io.read_gradings("B", gradings, KEY)
+    second, _ = table_io.read_second("B", gradings, {"path": str(tmp_path / "reader2.csv")}, KEY)
+    assert second.problems == [] and second.frame.drop(columns="row").equals(first.frame.drop(columns="row"))

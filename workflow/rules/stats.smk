@@ -9,7 +9,7 @@ STATS = {
     "associations": "associations.csv",
 }
 NEEDS_GRADINGS = {"table1", "posthoc", "prevalence"}
-NEEDS_STUDY = {"table1", "posthoc", "lasso"}  # read the study file: rows, groups
+NEEDS_STUDY = {"table1", "posthoc", "lasso", "prevalence"}  # read the study file: rows, groups, age bands
 
 for module, filename in STATS.items():
 
