@@ -15,6 +15,7 @@ import statsmodels.api as sm
 
 from spinestudy.tables.derived import FINDINGS, FLAG_SUMS
 
+USES = {"nprs_back_before", "nprs_back_after", "age", "sex"}  # besides the derived findings
 DEFAULTS = {"baseline_pain": 1, "confidence": 0.95, "min_cases": 10}
 COUNT_LEVELS = ("1", "2", "3", "4", ">=5")
 ANALYSES = {  # name: (outcome, extra covariates, stratum)

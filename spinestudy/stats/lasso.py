@@ -45,6 +45,7 @@ COLUMNS = ["outcome", "model", "group", "predictor", "label", "n", "events", "la
            "effect", "exp_coef", "selected_share", "ci_low", "ci_high", "exp_ci_low", "exp_ci_high", "estimable",
            "note"]
 MODELS = {"poisson": sm.Poisson, "logistic": sm.Logit}
+USES = {"nprs_back_before", "bmi", "smoking", "age", "sex"}  # study variables besides the derived predictors
 
 
 def write(analysis: Path, study: Path, settings: dict, out: str | Path) -> None:

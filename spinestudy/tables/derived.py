@@ -40,6 +40,8 @@ DEFINITIONS = {
     "(after Kasch et al.'s count of distinct degenerative findings); counts the findings a source "
     "grades, missing only if it grades none",
 }
+SOURCES = {"age", "nprs_back_before", "nprs_back_after", "pfirrmann", "jarosz_height", "osteophytes", "modic_disc",
+           "disc_narrowing", "modic", "tep", "endplate_defect"}  # the study variables the definitions read
 FINDINGS = ("pfirrmann_ge4", "modic_any", "endplate_defect", "height_reduction", "osteophytes_present")
 FLAG_SUMS = {f: f"{f}_n" for f in FINDINGS} | {"osteophytes_present": "osteophytes_n"}
 FLAG_SUMS |= {f"modic_type{k}": f"modic_type{k}_n" for k in (1, 2, 3)}
