@@ -54,7 +54,7 @@ def main() -> None:
             "posthoc": lambda out: posthoc.write(a, g, STUDY, settings, out),
             "prevalence_by_decade": lambda out: prevalence.write(a, g, STUDY, settings, out),
             "lasso": lambda out: lasso.write(a, STUDY, settings, out),
-            "associations": lambda out: associations.write(a, settings, out),
+            "associations": lambda out: associations.write(a, STUDY, settings, out),
         }
         total = 0.0
         for name, run in outputs.items():

@@ -169,6 +169,7 @@ def consistency(data: dict) -> list[str]:
         if variable not in data["variables"] and not {"label", "summary"} <= set(row):
             problems.append(f"analyses/table1/rows/{i}: {variable!r} is not a variable of the study; a derived "
                             "variable of the analysis table needs label and summary")
+    problems += associations_consistency(data)
     bands = data.get("derived", {}).get("age_decade")
     if bands:
         if bands["limits"] != sorted(bands["limits"]):
@@ -178,6 +179,25 @@ def consistency(data: dict) -> list[str]:
             problems.append(f"derived/age_decade/of: {bands['of']!r} is not a continuous or count patient variable")
     if data.get("follow_up_needs_baseline") and not time_points:
         problems.append("follow_up_needs_baseline: the study has no time_points")
+    return problems
+
+
+def associations_consistency(data: dict) -> list[str]:
+    """The associations' measure has a baseline and its covariates are patient variables."""
+    spec, variables = data.get("analyses", {}).get("associations"), data["variables"]
+    if not spec:
+        return []
+    problems = []
+    points = {v.get("time_point") for v in variables.values() if v.get("measure") == spec["measure"]}
+    if not data.get("time_points") or data["time_points"][0] not in points:
+        problems.append(f"analyses/associations/measure: {spec['measure']!r} has no variable at the baseline "
+                        f"(the first of time_points)")
+    for i, item in enumerate(spec.get("adjust", [])):
+        name = item if isinstance(item, str) else item["variable"]
+        kinds = ("continuous", "count", "binary") if isinstance(item, str) else ("categorical", "binary", "count")
+        if (variables.get(name, {}).get("per"), variables.get(name, {}).get("kind") in kinds) != ("patient", True):
+            problems.append(f"analyses/associations/adjust/{i}: {name!r} is not a patient variable of kind "
+                            f"{' or '.join(kinds)}")
     return problems
 
 

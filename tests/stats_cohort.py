@@ -68,5 +68,5 @@ def rudds_results(folder: Path, config: dict) -> tuple[dict[str, Path], dict]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"lasso": folder / "lasso.csv", "associations": folder / "associations.csv"}
     lasso.table(analysis, config["stats"], study.load()).to_csv(paths["lasso"], index=False)
-    associations.table(analysis, config["stats"]).to_csv(paths["associations"], index=False)
+    associations.table(analysis, config["stats"], study.load()).to_csv(paths["associations"], index=False)
     return paths, truth

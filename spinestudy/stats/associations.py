@@ -1,10 +1,11 @@
-"""Kasch-style associations (Kasch et al., Spine 2022) of MRI findings with back-pain severity (NPRS 0-10).
+"""Kasch-style associations (Kasch et al., Spine 2022) of MRI findings with pain severity.
 
-Exposures: each finding of derived.FINDINGS present anywhere in L1-S1 (its per-patient count > 0), and the
-number of distinct findings (1, 2, 3, 4, >=5 versus 0, one model). statsmodels OLS, adjusted for age and
-sex: cross-sectionally (back NPRS before the procedure, all patients), and longitudinally where follow-up
-exists (back NPRS after, adjusted also for NPRS before) separately for patients with and without baseline
-pain (NPRS before >= settings baseline_pain, default 1). Complete cases; beta, 95% CI, p and n per row.
+The study file names the outcome, a repeated measure (analyses associations measure; RuDDS: back NPRS 0-10),
+and the adjustment (adjust; RuDDS: age and female sex). Exposures: each finding of derived.FINDINGS present
+anywhere in L1-S1 (its per-patient count > 0), and the number of distinct findings (1, 2, 3, 4, >=5 versus 0,
+one model). statsmodels OLS: cross-sectionally (the measure at the baseline, all patients), and longitudinally
+at each follow-up (adjusted also for the baseline) separately for patients with and without baseline pain
+(baseline >= settings baseline_pain, default 1). Complete cases; beta, 95% CI, p and n per row.
 """
 
 from pathlib import Path
@@ -13,46 +14,72 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from spinestudy import study as studies
 from spinestudy.tables.derived import FINDINGS, FLAG_SUMS
 
-USES = {"nprs_back_before", "nprs_back_after", "age", "sex"}  # besides the derived findings
 DEFAULTS = {"baseline_pain": 1, "confidence": 0.95, "min_cases": 10}
 COUNT_LEVELS = ("1", "2", "3", "4", ">=5")
-ANALYSES = {  # name: (outcome, extra covariates, stratum)
-    "cross-sectional": ("nprs_back_before", [], "all"),
-    "longitudinal, baseline pain": ("nprs_back_after", ["nprs_back_before"], "pain"),
-    "longitudinal, no baseline pain": ("nprs_back_after", ["nprs_back_before"], "no pain"),
-}
 COLUMNS = ["analysis", "outcome", "exposure", "term", "beta", "ci_low", "ci_high", "p", "n", "n_exposed", "note"]
 
 
-def write(analysis: Path, settings: dict, out: str | Path) -> None:
+def write(analysis: Path, study: Path, settings: dict, out: str | Path) -> None:
     """Write results/stats/associations.csv from the analysis table."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table(pd.read_parquet(analysis), settings).to_csv(out, index=False)
+    table(pd.read_parquet(analysis), settings, studies.load(study)).to_csv(out, index=False)
 
 
-def table(patients: pd.DataFrame, settings: dict) -> pd.DataFrame:
+def analyses(study: studies.Study) -> dict[str, tuple[str, list[str], str]]:
+    """name -> (outcome, extra covariates, stratum): the measure at the baseline cross-sectionally, at each
+    follow-up longitudinally (adjusted for the baseline) with and without baseline pain."""
+    measure = study.analyses["associations"]["measure"]
+    at = {v.time_point: v.name for v in study.variables.values() if v.measure == measure}
+    baseline, follow_ups = at[study.time_points[0]], [t for t in study.time_points[1:] if t in at]
+    found = {"cross-sectional": (baseline, [], "all")}
+    for time in follow_ups:
+        when = f" ({time})" if len(follow_ups) > 1 else ""
+        found[f"longitudinal{when}, baseline pain"] = (at[time], [baseline], "pain")
+        found[f"longitudinal{when}, no baseline pain"] = (at[time], [baseline], "no pain")
+    return found
+
+
+def uses(study: studies.Study) -> set[str]:
+    """The study variables the associations read (besides the derived findings)."""
+    spec = study.analyses.get("associations")
+    if not spec:
+        return set()
+    adjust = {a if isinstance(a, str) else a["variable"] for a in spec.get("adjust", [])}
+    return {v.name for v in study.variables.values() if v.measure == spec["measure"]} | adjust
+
+
+def table(patients: pd.DataFrame, settings: dict, study: studies.Study) -> pd.DataFrame:
     """One row per analysis, exposure and exposure term."""
     cfg = DEFAULTS | settings.get("associations", {})
-    data = exposures(patients)
-    baseline = data["nprs_back_before"]
+    found = analyses(study)
+    data = exposures(patients, study)
+    baseline = data[found["cross-sectional"][0]]
+    adjust = [a if isinstance(a, str) else a["name"] for a in study.analyses["associations"].get("adjust", [])]
     strata = {"all": baseline.notna(), "pain": baseline >= cfg["baseline_pain"],
               "no pain": baseline < cfg["baseline_pain"]}
     rows = []
-    for name, (outcome, extra, stratum) in ANALYSES.items():
+    for name, (outcome, extra, stratum) in found.items():
         part = data[strata[stratum].fillna(False).astype(bool)]
         for exposure in (*FINDINGS, "n_findings"):
             terms = [f"{exposure}={k}" for k in COUNT_LEVELS] if exposure == "n_findings" else [exposure]
-            for row in regress(part, outcome, terms, ["age", "female", *extra], cfg):
+            for row in regress(part, outcome, terms, [*adjust, *extra], cfg):
                 rows.append({"analysis": name, "outcome": outcome, "exposure": exposure, **row})
     return pd.DataFrame(rows, columns=COLUMNS).astype({"n": "int64", "n_exposed": "int64"})
 
 
-def exposures(patients: pd.DataFrame) -> pd.DataFrame:
-    """Numeric outcome, covariate and exposure columns (NaN = missing): findings 0/1, count dummies."""
-    out = patients[["nprs_back_before", "nprs_back_after", "age"]].astype("Float64").astype(float)
-    out["female"] = (patients["sex"] == "F").astype(float).where(patients["sex"].notna())
+def exposures(patients: pd.DataFrame, study: studies.Study) -> pd.DataFrame:
+    """Numeric outcome, covariate and exposure columns (NaN = missing): the measure at every time point, the
+    adjustment (a variable's level as 0/1 under its name), findings 0/1, count dummies."""
+    spec = study.analyses["associations"]
+    measured = [v.name for v in study.variables.values() if v.measure == spec["measure"]]
+    numeric = [a for a in spec.get("adjust", []) if isinstance(a, str)]
+    out = patients[[*measured, *numeric]].astype("Float64").astype(float)
+    for level in (a for a in spec.get("adjust", []) if not isinstance(a, str)):
+        values = patients[level["variable"]]
+        out[level["name"]] = (values == level["level"]).astype(float).where(values.notna())
     for finding in FINDINGS:
         n = patients[FLAG_SUMS[finding]].astype("Float64").astype(float)
         out[finding] = (n > 0).astype(float).where(n.notna())

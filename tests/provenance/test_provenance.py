@@ -28,7 +28,7 @@ def run_stats(folder, analysis: pd.DataFrame, long: pd.DataFrame, config: dict) 
     for name, module in STATS.items():
         paths[name] = folder / f"{name}.csv"
         needs = {"gradings": folder / "gradings.parquet"} if name != "associations" else {}
-        needs |= {"study": study.path_of(config["study"])} if name in ("table1", "posthoc", "lasso", "prevalence") else {}
+        needs |= {"study": study.path_of(config["study"])}
         module.write(analysis=folder / "analysis.parquet", **needs, settings=settings, out=paths[name])
     return paths
 

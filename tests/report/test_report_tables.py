@@ -28,7 +28,8 @@ def inputs(tmp_path_factory, config):
         module.write(root / "analysis.parquet", root / "gradings.parquet", study.path_of(config["study"]),
                      config["stats"], root / f"{key}.csv")
         paths[key] = root / f"{key}.csv"
-    associations.write(root / "analysis.parquet", config["stats"], root / "associations.csv")
+    associations.write(root / "analysis.parquet", study.path_of(config["study"]), config["stats"],
+                       root / "associations.csv")
     paths["associations"] = root / "associations.csv"
     return paths
 

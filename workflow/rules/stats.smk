@@ -9,7 +9,6 @@ STATS = {
     "associations": "associations.csv",
 }
 NEEDS_GRADINGS = {"table1", "posthoc", "prevalence"}
-NEEDS_STUDY = {"table1", "posthoc", "lasso", "prevalence"}  # read the study file: rows, groups, age bands
 
 for module, filename in STATS.items():
 
@@ -18,8 +17,8 @@ for module, filename in STATS.items():
             f"stats_{module}"
         input:
             **({"gradings": "results/tables/gradings_long.parquet"} if module in NEEDS_GRADINGS else {}),
-            **({"study": STUDY.path} if module in NEEDS_STUDY else {}),
             analysis="results/tables/analysis.parquet",
+            study=STUDY.path,  # rows, groups, age bands, measures
         output:
             out=f"results/stats/{filename}",
         log:
