@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from spinestudy import study as studies
 from spinestudy.anatomy import LEVELS
 from spinestudy.report import style
 from spinestudy.report.export import write_html
@@ -24,8 +25,6 @@ FLOW_STAGES = {  # main chain of the CONSORT-style diagram; each step may lose p
 }
 PREVALENCE_PANELS = {"pfirrmann_ge4": "Pfirrmann grade ≥ 4", "modic_any": "Modic change, any type",
                      "tep_ge6": "TEP score ≥ 6"}
-OUTCOMES = {"nprs_back_before": "Back pain before procedure (NPRS, Poisson)",
-            "mcid": "MCID for back pain after procedure (logistic)"}
 
 
 def read(path: str | Path | None) -> pd.DataFrame:
@@ -126,20 +125,25 @@ def figure_prevalence(prevalence: str | Path, out_html: str | Path | None = None
     return finish(fig, out_html)
 
 
-def figure_forest(lasso: str | Path, out_html: str | Path | None = None) -> go.Figure:
+def outcomes(study: studies.Study) -> dict[str, str]:
+    """The LASSO's outcomes and their headings (study file analyses lasso outcomes)."""
+    return {name: spec["label"] for name, spec in study.analyses["lasso"]["outcomes"].items()}
+
+
+def figure_forest(lasso: str | Path, study: str | Path, out_html: str | Path | None = None) -> go.Figure:
     """LASSO coefficients (RuDDS Table 2) as exp(coef) per unit of the predictor with bootstrap percentile
     intervals on a log axis, one panel per outcome and one colour per group; filled marker = selected
     (non-zero coefficient), open = shrunk to zero. Groups whose model was not estimable are listed under
     the panel with the reason."""
-    table = read(lasso)
-    fig = make_subplots(rows=1, cols=len(OUTCOMES), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=list(OUTCOMES.values()))
+    table, headings = read(lasso), outcomes(studies.load(study))
+    fig = make_subplots(rows=1, cols=len(headings), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=list(headings.values()))
     style.apply(fig, "LASSO predictors of back pain", height=720)
     if table.empty:
         return finish(style.message(fig, "no LASSO table"), out_html)
     labels = list(table["label"].unique())
     groups = list(dict.fromkeys(table["group"]))  # Total, then the study's groups
-    for col, outcome in enumerate(OUTCOMES, start=1):
+    for col, outcome in enumerate(headings, start=1):
         part = table[table["outcome"] == outcome]
         fig.add_trace(go.Scatter(x=[1, 1], y=[-0.5, len(labels) - 0.5], mode="lines", hoverinfo="skip",
                                  line=dict(color=style.GREY, dash="dash", width=1), showlegend=False),

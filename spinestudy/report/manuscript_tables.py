@@ -24,9 +24,10 @@ from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Border, Font, Side
 
 from spinestudy import applicable
+from spinestudy import study as studies
 from spinestudy.anatomy import LEVELS
 from spinestudy.provenance.snapshot import group_columns
-from spinestudy.report.figures import OUTCOMES, PREVALENCE_PANELS, left_out, read
+from spinestudy.report.figures import PREVALENCE_PANELS, left_out, outcomes, read
 from spinestudy.report.radiomics_figures import OUTCOME_LABELS
 from spinestudy.stats.agreement import PAIRS, STATISTICS
 from spinestudy.tables.merge import RESOLUTIONS
@@ -151,7 +152,7 @@ def lasso(path: Path, config: dict) -> Table:
     cfg = config.get("stats", {}).get("lasso", {})
     groups = list(dict.fromkeys(data["group"]))  # Total, then the study's groups
     rows, reasons = [], {}
-    for outcome, heading in OUTCOMES.items():
+    for outcome, heading in outcomes(studies.of(config)).items():
         part = data[data["outcome"] == outcome]
         rows.append([heading] + [""] * len(groups))
         for label, predictor in part.groupby("label", sort=False):

@@ -24,7 +24,7 @@ def used(config: dict, study: studies.Study) -> set[str]:
     models = config.get("prediction", {}).get("models", {}).values()
     predicted = {v for model in models for v in (*model["predictors"], model["outcome"])}
     second = any(f"gradings_{read}" in spec for spec in config["centres"].values() for read in SECOND_READS)
-    return (rows | group | derived.SOURCES | associations.uses(study) | lasso.USES | predicted | {"procedure_date"}
+    return (rows | group | derived.SOURCES | associations.uses(study) | lasso.uses(study) | predicted | {"procedure_date"}
             | (set(agreement.SCALES) if second else set()))
 
 

@@ -36,16 +36,13 @@ DEFAULTS = {
     "min_events": 10,  # logistic: fewer patients with or without MCID: not estimable
 }
 RULES = ("lambda.min", "1se")
-OUTCOMES = {"nprs_back_before": "poisson", "mcid": "logistic"}
 EFFECT = {"poisson": "IRR", "logistic": "OR"}
-PREDICTORS = {"pfirrmann_sum": "Pfirrmann grades", "modic_any_n": "Modic changes", "tep_total": "TEP score",
-              "jarosz_score": "Jarosz score", "bmi": "BMI", "smoking": "Smoking"}
 AGE_SEX = {"age": "Age", "female": "Female sex"}
 COLUMNS = ["outcome", "model", "group", "predictor", "label", "n", "events", "lambda", "rule", "coef", "coef_std",
            "effect", "exp_coef", "selected_share", "ci_low", "ci_high", "exp_ci_low", "exp_ci_high", "estimable",
            "note"]
 MODELS = {"poisson": sm.Poisson, "logistic": sm.Logit}
-USES = {"nprs_back_before", "bmi", "smoking", "age", "sex"}  # study variables besides the derived predictors
+
 
 
 def write(analysis: Path, study: Path, settings: dict, out: str | Path) -> None:
@@ -60,15 +57,22 @@ def table(patients: pd.DataFrame, settings: dict, study: studies.Study) -> pd.Da
     cfg = DEFAULTS | settings.get("lasso", {})
     if cfg["rule"] not in RULES:
         raise ValueError(f"lasso rule must be one of {RULES}, not {cfg['rule']!r}")
-    labels = PREDICTORS | (AGE_SEX if cfg["include_age_sex"] else {})
+    spec = study.analyses["lasso"]
+    labels = spec["predictors"] | (AGE_SEX if cfg["include_age_sex"] else {})
     data = patients.assign(female=(patients["sex"] == "F").astype(float).where(patients["sex"].notna()))
     frames = []
-    for outcome, family in OUTCOMES.items():
+    for outcome, family in ((name, o["family"]) for name, o in spec["outcomes"].items()):
         for group in (table1.TOTAL, *table1.groups(study)):
             part = data if group == table1.TOTAL else data[data[study.group.name] == group]
             rows = fit_group(part, outcome, family, labels, cfg)
             frames.append(rows.assign(outcome=outcome, model=family, group=group))
     return pd.concat(frames, ignore_index=True).reindex(columns=COLUMNS)
+
+
+def uses(study: studies.Study) -> set[str]:
+    """The study variables the LASSO reads (outcomes and predictors that are not derived; age and sex)."""
+    spec = study.analyses.get("lasso", {})
+    return (set(spec.get("outcomes", {})) | set(spec.get("predictors", {})) | {"age", "sex"}) & set(study.variables)
 
 
 def fit_group(part: pd.DataFrame, outcome: str, family: str, labels: dict, cfg: dict) -> pd.DataFrame:

@@ -100,6 +100,7 @@ def synthetic_inputs(root) -> dict:
     agreement.write(root / "reads_long.parquet", {"agreement": {"bootstraps": 100}}, paths["agreement"],
                     paths["confusion"])
     paths |= radiomics_stats_inputs(root, rng)
+    paths["study"] = study.path_of("rudds")  # the forest plot's outcome headings
     return paths | prediction_inputs(root)
 
 
@@ -189,9 +190,10 @@ def test_every_figure_builds_and_writes_identical_html(name, inputs, tmp_path):
 
 @pytest.mark.parametrize("name", list(report.FIGURES))
 def test_every_figure_survives_empty_inputs(name, inputs, tmp_path):
-    empty = {k: tmp_path / p.name for k, p in inputs.items()}  # files that do not exist
+    empty = {k: tmp_path / p.name for k, p in inputs.items() if k != "study"}  # files that do not exist
     for path in empty.values():
         path.write_text("")
+    empty["study"] = inputs["study"]  # the study file is the workflow's own, never empty
     _, not_estimable = modic_classifier.run(pd.DataFrame({"T1_original_firstorder_Mean": [1.0, 2.0]}),
                                             np.array([2, 2]), np.array(["a", "b"]), RADIOMICS_SETTINGS)
     empty["classifier"].write_text(json.dumps(not_estimable))
@@ -201,7 +203,7 @@ def test_every_figure_survives_empty_inputs(name, inputs, tmp_path):
 
 
 def test_forest_lists_groups_that_were_not_estimable(inputs):
-    fig = figures.figure_forest(inputs["lasso"])
+    fig = figures.figure_forest(inputs["lasso"], study.path_of("rudds"))
     assert {t.name for t in fig.data if t.name} == {"Total", *(s.capitalize() for s in SYNDROMES[1:])}
     assert any("Facet joint pain: 4 complete cases" in (a.text or "") for a in fig.layout.annotations)
 

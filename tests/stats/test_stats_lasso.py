@@ -77,5 +77,5 @@ def test_one_se_rule_penalises_at_least_as_much_as_lambda_min():
 def test_a_cohort_too_small_for_any_model_gives_noted_rows():
     analysis, _, _ = cohort(20, seed=10)
     out = lasso.table(analysis, {"lasso": FAST}, RUDDS)
-    assert list(out.columns) == lasso.COLUMNS and len(out) == 2 * 5 * len(lasso.PREDICTORS)
+    assert list(out.columns) == lasso.COLUMNS and len(out) == 2 * 5 * len(RUDDS.analyses["lasso"]["predictors"])
     assert not out["estimable"].any() and out["note"].str.contains("complete cases").all()

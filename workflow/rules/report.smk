@@ -10,7 +10,7 @@ FIGURE_FORMATS = ["html"] if STATIC_SKIPPED else ["html", "png", "svg"]
 FIGURE_INPUTS = {  # figure -> its inputs, named as the figure function's parameters
     "flow": {"flow": "results/tables/flow.csv"},
     "prevalence": {"prevalence": "results/stats/prevalence_by_decade.csv"},
-    "forest": {"lasso": "results/stats/lasso.csv"},
+    "forest": {"lasso": "results/stats/lasso.csv", "study": STUDY.path},  # the study: the outcomes' headings
     "agreement": {"agreement": "results/stats/agreement.csv", "confusion": "results/stats/agreement_confusion.csv"},
     "shape_by_modic": {
         "features": f"{RS}/lesion_features.parquet",
