@@ -17,11 +17,11 @@ RADIOMICS_FIGURES = FIGURES[4:]
 LESION_STATS = ["lesion_features", "modic_shape", "mwu_screen", "modic_classifier", "feature_correlations"]
 REPORT = ["manuscript_tables", "study_report", "checklist", "all"]
 # Jobs that rerun, once each, when the analysis tables change: statistics, lesion statistics, the prediction model
-# (one in the config), figures, report.
+# (one in the config) and its calibration and decision-curve figures, figures, report.
 AFTER_TABLES = {rule: 1 for rule in ["tables", *(f"stats_{m}" for m in ("table1", "posthoc", "prevalence", "lasso",
                                                                          "associations", "agreement")),
-                                     *LESION_STATS, "prediction", *(f"figure_{f}" for f in FIGURES), "provenance",
-                                     *REPORT]}
+                                     *LESION_STATS, "prediction", *(f"figure_{f}" for f in FIGURES),
+                                     "figure_calibration", "figure_decision_curve", "provenance", *REPORT]}
 RADIOMICS_MERGES = {"radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1}
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"}
