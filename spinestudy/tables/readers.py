@@ -49,12 +49,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, from_excel
 
 from spinestudy import ids, pseudonym
+from spinestudy import study as studies
 from spinestudy.anatomy import ENDPLATES
 from spinestudy.demo import tables as demo_tables
 from spinestudy.exclusions import Exclusion
 from spinestudy.ingest import sources
-from spinestudy import study as studies
-from spinestudy.tables.schemas import Tables, failures, tables as study_tables
+from spinestudy.tables.schemas import Tables, failures
+from spinestudy.tables.schemas import tables as study_tables
 
 STAGE = "tables"
 READERS = ("csv", "xlsx", "parquet", "sav", "dta")
@@ -384,11 +385,11 @@ class Source:
         """Each column to its schema dtype; values that do not convert are problems.
 
         pandera reports failed coercions without the row, so conversion happens here, value by value."""
-        problems, dtypes = [], self.tables.dtypes
+        problems = []
         for column, local in self.local.items():
             if column == "patient_id" or local is None:
                 continue
-            dtype = dtypes[_variable(column)]
+            dtype = self.tables.dtypes[_variable(column)]
             if dtype.startswith("datetime"):
                 frame[column], bad_dates = self.dates(frame, column)
                 problems += bad_dates

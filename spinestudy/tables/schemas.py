@@ -11,7 +11,7 @@ names mention the columns they involve (validation reports those columns for a f
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -90,7 +90,7 @@ class Tables:
         """The endplate grades a centre's gradings mapping lists under `endplates`."""
         return [c for c in self.endplates.columns if c not in KEY + ["level", "endplate"]]
 
-    @property
+    @cached_property
     def dtypes(self) -> dict[str, str]:
         """Column -> dtype name over the clinical and grading tables."""
         return dtypes(self.clinical) | dtypes(self.levels) | dtypes(self.endplates)
