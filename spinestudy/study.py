@@ -163,11 +163,9 @@ def consistency(data: dict) -> list[str]:
     if group and (data["variables"].get(group, {}).get("kind"), data["variables"].get(group, {}).get("per")) != (
             "categorical", "patient"):
         problems.append(f"analyses/table1/group: {group!r} is not a categorical patient variable of the study")
-    for i, row in enumerate(data.get("analyses", {}).get("table1", {}).get("rows", [])):
-        row = {"name": row} if isinstance(row, str) else row
-        variable = row.get("variable", row["name"])
-        if variable not in data["variables"] and not {"label", "summary"} <= set(row):
-            problems.append(f"analyses/table1/rows/{i}: {variable!r} is not a variable of the study; a derived "
+    for i, row in enumerate(table1_rows(data.get("analyses", {}))):
+        if row["variable"] not in data["variables"] and not {"label", "summary"} <= set(row):
+            problems.append(f"analyses/table1/rows/{i}: {row['variable']!r} is not a variable of the study; a derived "
                             "variable of the analysis table needs label and summary")
     problems += associations_consistency(data)
     bands = data.get("derived", {}).get("age_decade")
@@ -201,6 +199,12 @@ def associations_consistency(data: dict) -> list[str]:
     return problems
 
 
+def table1_rows(analyses: dict) -> list[dict]:
+    """Table 1's rows as mappings with `name` and `variable` (a row given as a name summarises that variable)."""
+    rows = [{"name": row} if isinstance(row, str) else dict(row) for row in analyses.get("table1", {}).get("rows", [])]
+    return [{"variable": row["name"]} | row for row in rows]
+
+
 def build(data: dict, path: Path) -> Study:
     """The Study of a checked study file's content."""
     scales = {name: Scale(name, s["label"], tuple(s["codes"]), dict(s.get("labels", {})),
@@ -212,6 +216,9 @@ def build(data: dict, path: Path) -> Study:
                        scales.get(v.get("scale")), v.get("measure", ""), v.get("time_point", ""))
         for name, v in data["variables"].items()
     }
+    analyses = dict(data.get("analyses", {}))
+    if "table1" in analyses:
+        analyses["table1"] = analyses["table1"] | {"rows": table1_rows(analyses)}
     return Study(data["name"], data["title"], path, scales, variables, tuple(data.get("time_points", ())),
                  data.get("follow_up_needs_baseline", False), data.get("all_levels_graded", False),
-                 data.get("reference", ""), data.get("analyses", {}), data.get("derived", {}))
+                 data.get("reference", ""), analyses, data.get("derived", {}))

@@ -1,7 +1,7 @@
 """Mapped but not analysed: study variables that a centre maps to one of its columns but that no analysis of the
 run reads (Table 1's rows and group, the derived variables' sources, the associations, LASSO, reader agreement
-where a centre sends a second read, prediction models, and the procedure date of the ingestion's study choice). Listed once in the study page's
-log and on the page, by centre and variable (never the centre's column names)."""
+where a centre sends a second read, prediction models, and the procedure date of the ingestion's study choice).
+Listed once in the study page's log and on the page, by centre and variable (never the centre's column names)."""
 
 import logging
 from html import escape
@@ -18,14 +18,13 @@ KEYS = {"patient_id", "level"}  # the mappings' key columns, not variables
 
 def used(config: dict, study: studies.Study) -> set[str]:
     """The study variables some analysis of this run reads."""
-    rows = {row if isinstance(row, str) else row.get("variable", row["name"])
-            for row in study.analyses.get("table1", {}).get("rows", [])}
+    rows = {row["variable"] for row in study.analyses.get("table1", {}).get("rows", [])}
     group = {study.group.name} if study.group else set()
     models = config.get("prediction", {}).get("models", {}).values()
     predicted = {v for model in models for v in (*model["predictors"], model["outcome"])}
     second = any(f"gradings_{read}" in spec for spec in config["centres"].values() for read in SECOND_READS)
-    return (rows | group | derived.SOURCES | associations.uses(study) | lasso.uses(study) | predicted | {"procedure_date"}
-            | (set(agreement.SCALES) if second else set()))
+    return (rows | group | derived.SOURCES | associations.uses(study) | lasso.uses(study) | predicted
+            | {"procedure_date"} | (set(agreement.SCALES) if second else set()))
 
 
 def mapped(config: dict) -> dict[str, set[str]]:

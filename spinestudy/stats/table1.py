@@ -122,8 +122,7 @@ def variables(patients: pd.DataFrame, gradings: pd.DataFrame, study: studies.Stu
     levels = graded(patients, gradings, group)
     found = []
     for row in study.analyses["table1"]["rows"]:
-        row = {"name": row} if isinstance(row, str) else row
-        name = row.get("variable", row["name"])
+        name = row["variable"]
         source = study.variables.get(name)
         per = source.per if source else "patient"
         summary = row.get("summary") or _summary(source, row)
