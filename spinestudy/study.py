@@ -190,9 +190,9 @@ def associations_consistency(data: dict) -> list[str]:
     if not data.get("time_points") or data["time_points"][0] not in points:
         problems.append(f"analyses/associations/measure: {spec['measure']!r} has no variable at the baseline "
                         f"(the first of time_points)")
-    for i, item in enumerate(spec.get("adjust", [])):
-        name = item if isinstance(item, str) else item["variable"]
-        kinds = ("continuous", "count", "binary") if isinstance(item, str) else ("categorical", "binary", "count")
+    for i, item in enumerate(adjust_terms(spec)):
+        name = item["variable"]
+        kinds = ("categorical", "binary", "count") if "level" in item else ("continuous", "count", "binary")
         if (variables.get(name, {}).get("per"), variables.get(name, {}).get("kind") in kinds) != ("patient", True):
             problems.append(f"analyses/associations/adjust/{i}: {name!r} is not a patient variable of kind "
                             f"{' or '.join(kinds)}")
@@ -203,6 +203,11 @@ def table1_rows(analyses: dict) -> list[dict]:
     """Table 1's rows as mappings with `name` and `variable` (a row given as a name summarises that variable)."""
     rows = [{"name": row} if isinstance(row, str) else dict(row) for row in analyses.get("table1", {}).get("rows", [])]
     return [{"variable": row["name"]} | row for row in rows]
+
+
+def adjust_terms(spec: dict) -> list[dict]:
+    """The associations' covariates as mappings with `name` and `variable` (and `level`: its 0/1 indicator)."""
+    return [{"name": item, "variable": item} if isinstance(item, str) else dict(item) for item in spec.get("adjust", [])]
 
 
 def build(data: dict, path: Path) -> Study:
@@ -219,6 +224,8 @@ def build(data: dict, path: Path) -> Study:
     analyses = dict(data.get("analyses", {}))
     if "table1" in analyses:
         analyses["table1"] = analyses["table1"] | {"rows": table1_rows(analyses)}
+    if "associations" in analyses:
+        analyses["associations"] = analyses["associations"] | {"adjust": adjust_terms(analyses["associations"])}
     return Study(data["name"], data["title"], path, scales, variables, tuple(data.get("time_points", ())),
                  data.get("follow_up_needs_baseline", False), data.get("all_levels_graded", False),
                  data.get("reference", ""), analyses, data.get("derived", {}))

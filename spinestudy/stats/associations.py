@@ -47,7 +47,7 @@ def uses(study: studies.Study) -> set[str]:
     spec = study.analyses.get("associations")
     if not spec:
         return set()
-    adjust = {a if isinstance(a, str) else a["variable"] for a in spec.get("adjust", [])}
+    adjust = {a["variable"] for a in spec["adjust"]}
     return {v.name for v in study.variables.values() if v.measure == spec["measure"]} | adjust
 
 
@@ -57,7 +57,7 @@ def table(patients: pd.DataFrame, settings: dict, study: studies.Study) -> pd.Da
     found = analyses(study)
     data = exposures(patients, study)
     baseline = data[found["cross-sectional"][0]]
-    adjust = [a if isinstance(a, str) else a["name"] for a in study.analyses["associations"].get("adjust", [])]
+    adjust = [a["name"] for a in study.analyses["associations"]["adjust"]]
     strata = {"all": baseline.notna(), "pain": baseline >= cfg["baseline_pain"],
               "no pain": baseline < cfg["baseline_pain"]}
     rows = []
@@ -75,9 +75,9 @@ def exposures(patients: pd.DataFrame, study: studies.Study) -> pd.DataFrame:
     adjustment (a variable's level as 0/1 under its name), findings 0/1, count dummies."""
     spec = study.analyses["associations"]
     measured = [v.name for v in study.variables.values() if v.measure == spec["measure"]]
-    numeric = [a for a in spec.get("adjust", []) if isinstance(a, str)]
+    numeric = [a["name"] for a in spec["adjust"] if "level" not in a]
     out = patients[[*measured, *numeric]].astype("Float64").astype(float)
-    for level in (a for a in spec.get("adjust", []) if not isinstance(a, str)):
+    for level in (a for a in spec["adjust"] if "level" in a):
         values = patients[level["variable"]]
         out[level["name"]] = (values == level["level"]).astype(float).where(values.notna())
     for finding in FINDINGS:
