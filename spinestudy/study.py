@@ -163,7 +163,7 @@ def consistency(data: dict) -> list[str]:
     if group and (data["variables"].get(group, {}).get("kind"), data["variables"].get(group, {}).get("per")) != (
             "categorical", "patient"):
         problems.append(f"analyses/table1/group: {group!r} is not a categorical patient variable of the study")
-    for i, row in enumerate(table1_rows(data.get("analyses", {}))):
+    for i, row in enumerate(named(data.get("analyses", {}).get("table1", {}).get("rows", []))):
         if row["variable"] not in data["variables"] and not {"label", "summary"} <= set(row):
             problems.append(f"analyses/table1/rows/{i}: {row['variable']!r} is not a variable of the study; a derived "
                             "variable of the analysis table needs label and summary")
@@ -190,7 +190,7 @@ def associations_consistency(data: dict) -> list[str]:
     if not data.get("time_points") or data["time_points"][0] not in points:
         problems.append(f"analyses/associations/measure: {spec['measure']!r} has no variable at the baseline "
                         f"(the first of time_points)")
-    for i, item in enumerate(adjust_terms(spec)):
+    for i, item in enumerate(named(spec.get("adjust", []))):
         name = item["variable"]
         kinds = ("categorical", "binary", "count") if "level" in item else ("continuous", "count", "binary")
         if (variables.get(name, {}).get("per"), variables.get(name, {}).get("kind") in kinds) != ("patient", True):
@@ -199,15 +199,11 @@ def associations_consistency(data: dict) -> list[str]:
     return problems
 
 
-def table1_rows(analyses: dict) -> list[dict]:
-    """Table 1's rows as mappings with `name` and `variable` (a row given as a name summarises that variable)."""
-    rows = [{"name": row} if isinstance(row, str) else dict(row) for row in analyses.get("table1", {}).get("rows", [])]
-    return [{"variable": row["name"]} | row for row in rows]
-
-
-def adjust_terms(spec: dict) -> list[dict]:
-    """The associations' covariates as mappings with `name` and `variable` (and `level`: its 0/1 indicator)."""
-    return [{"name": item, "variable": item} if isinstance(item, str) else dict(item) for item in spec.get("adjust", [])]
+def named(items: list) -> list[dict]:
+    """Items given as a name or a mapping (Table 1's rows, the associations' covariates) as mappings with `name` and
+    `variable`; an item given as a name, or without `variable`, is that variable."""
+    mappings = [{"name": item} if isinstance(item, str) else dict(item) for item in items]
+    return [{"variable": item["name"]} | item for item in mappings]
 
 
 def build(data: dict, path: Path) -> Study:
@@ -222,10 +218,9 @@ def build(data: dict, path: Path) -> Study:
         for name, v in data["variables"].items()
     }
     analyses = dict(data.get("analyses", {}))
-    if "table1" in analyses:
-        analyses["table1"] = analyses["table1"] | {"rows": table1_rows(analyses)}
-    if "associations" in analyses:
-        analyses["associations"] = analyses["associations"] | {"adjust": adjust_terms(analyses["associations"])}
+    for analysis, items in (("table1", "rows"), ("associations", "adjust")):
+        if analysis in analyses:
+            analyses[analysis] = analyses[analysis] | {items: named(analyses[analysis].get(items, []))}
     return Study(data["name"], data["title"], path, scales, variables, tuple(data.get("time_points", ())),
                  data.get("follow_up_needs_baseline", False), data.get("all_levels_graded", False),
                  data.get("reference", ""), analyses, data.get("derived", {}))
