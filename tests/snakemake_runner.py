@@ -25,6 +25,10 @@ AFTER_TABLES = {rule: 1 for rule in ["tables", *(f"stats_{m}" for m in ("table1"
 RADIOMICS_MERGES = {"radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1}
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"}
+# PNG/SVG export starts a browser per figure job (4-11 s each, about a minute per run): it runs in the first run
+# of tests/test_workflow.py (static=True, which checks the files) and in tests/report; every other run writes HTML
+# figures only, as a machine without Chromium does.
+HTML_ONLY = {"BROWSER_PATH": "/nonexistent/no-browser"}
 
 
 def command(workdir: Path, *args: str, config: str = "config.yaml", cores: str | None = "2") -> list[str]:
@@ -35,10 +39,11 @@ def command(workdir: Path, *args: str, config: str = "config.yaml", cores: str |
 
 
 def snakemake(workdir: Path, *args: str, config: str = "config.yaml", cores: str | None = "2",
-              fails: bool = False) -> str:
-    """Run Snakemake in workdir; fail the test with its log tail if it fails (or, with fails, if it succeeds)."""
+              fails: bool = False, static: bool = False) -> str:
+    """Run Snakemake in workdir (figures as HTML only unless static); fail the test with its log tail if it
+    fails (or, with fails, if it succeeds)."""
     result = subprocess.run(command(workdir, *args, config=config, cores=cores), capture_output=True, text=True,
-                            env=os.environ | KEY)
+                            env=os.environ | KEY | ({} if static else HTML_ONLY))
     assert (result.returncode != 0) == fails, result.stdout[-3000:] + result.stderr[-5000:]
     return result.stdout + result.stderr
 

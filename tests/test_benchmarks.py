@@ -3,17 +3,20 @@
 import hashlib
 import hmac
 import re
+import os
 import subprocess
 import sys
 
 import pytest
 
 from conftest import REPO
+from snakemake_runner import HTML_ONLY
 
 
-def bench(script: str, *args: str) -> str:
-    """Run benchmarks/<script> with args; fail with its output tail if it fails."""
-    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True, text=True)
+def bench(script: str, *args: str, env: dict | None = None) -> str:
+    """Run benchmarks/<script> with args (and env, default this process's); fail with its output tail if it fails."""
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True, text=True,
+                            env=env)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
 
@@ -47,7 +50,7 @@ def test_dag_benchmark_plans_one_job_per_patient_in_a_small_study_and_batches_a_
 def test_end_to_end_benchmark_runs_a_small_demo_in_a_scratch_directory():
     results = sorted((REPO / "results").rglob("*")) if (REPO / "results").is_dir() else []
     out = bench("end_to_end.py", "--cores", "2", "--patients", "40", "--imaging-patients", "2",
-                "--params", str(REPO / "config/radiomics/mr_quick.yaml"))
+                "--params", str(REPO / "config/radiomics/mr_quick.yaml"), env=os.environ | HTML_ONLY)
     figures = dict(re.findall(r"^(\D+?)\s{2,}(.+)$", out, re.MULTILINE))
     assert figures["demo patients"] == "40 (2 with images)" and figures["cores"] == "2"
     wall, cpu, efficiency = (float(figures[k]) for k in ("wall time (s)", "CPU time (s)", "parallel efficiency"))

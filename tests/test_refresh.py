@@ -14,7 +14,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from snakemake_runner import AFTER_TABLES, KEY, RADIOMICS_MERGES, command, job_counts, snakemake, write_config
+from snakemake_runner import (
+    AFTER_TABLES,
+    HTML_ONLY,
+    KEY,
+    RADIOMICS_MERGES,
+    command,
+    job_counts,
+    snakemake,
+    write_config,
+)
 from spinestudy.demo.cohort import generate
 from spinestudy.unlock import snakemake_processes
 
@@ -39,7 +48,7 @@ def read(path: Path) -> pd.DataFrame:
 
 def interrupt(workdir: Path) -> None:
     """Start a run and SIGKILL it, jobs and all, once one ingestion batch is done and another half-written."""
-    run = subprocess.Popen(command(workdir), env=os.environ | KEY, stdout=subprocess.DEVNULL,
+    run = subprocess.Popen(command(workdir), env=os.environ | KEY | HTML_ONLY, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
 

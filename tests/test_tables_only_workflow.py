@@ -25,16 +25,14 @@ CLINICAL_TABLES = ["table1", "table2", "posthoc", "prevalence", "associations"]
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, config) -> Path:
     """The shipped config with the demo centres' dicom, masks and second reads left out, 40 patients; figures
-    as HTML only (no browser: PNG/SVG export is tested elsewhere and is the slow part)."""
+    as HTML only (snakemake_runner.HTML_ONLY)."""
     work = tmp_path_factory.mktemp("tables_only")
     cfg = absolute_config_paths(config) | {"demo": {"out": "resources/demo", "patients": 40, "seed": 7}}
     cfg["centres"] = {centre: {k: v for k, v in spec.items()
                                if k not in ("dicom", "masks", "gradings_reader2", "gradings_repeat")}
                       for centre, spec in config["centres"].items()}
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BROWSER_PATH", str(work / "no-browser"))
-        snakemake(work)
+    snakemake(work)
     return work
 
 

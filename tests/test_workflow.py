@@ -20,6 +20,7 @@ from plotly.offline import get_plotlyjs
 from conftest import REPO
 from snakemake_runner import (
     AFTER_TABLES,
+    FIGURES,
     KEY,
     LESION_STATS,
     RADIOMICS_FIGURES,
@@ -33,6 +34,7 @@ from spinestudy import pseudonym
 from spinestudy.anatomy import LEVELS, label_table, modic_label
 from spinestudy.demo.dicom import write_patient
 from spinestudy.ingest.sources import label
+from spinestudy.report.export import browser
 from tables_corpus import broken, demo
 
 pytestmark = pytest.mark.workflow
@@ -46,7 +48,7 @@ def workdir(tmp_path_factory, config) -> Path:
     cfg = cfg | {"demo": {"out": "resources/demo", "patients": 40, "imaging_patients": 6, "seed": 7},
                  "radiomics": cfg["radiomics"] | {"params": "params.yaml"}}
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
-    snakemake(work)
+    snakemake(work, static=True)  # the one run that exports PNG/SVG; the reruns below write HTML only
     return work
 
 
@@ -152,6 +154,15 @@ def test_radiomics_features_for_every_roi(workdir):
     diagnostics = pd.read_parquet(workdir / "results/radiomics/diagnostics.parquet")
     assert (diagnostics.pyradiomics == "v3.0.1").all() and (diagnostics.voxels >= 20).all()
     assert (diagnostics.extraction_path == "shared filters").all()  # mr_quick.yaml: 3-D series on their own grid
+
+
+def test_every_figure_is_exported_as_png_and_svg(workdir):
+    if browser() is None and os.environ.get("CI", "").lower() not in ("true", "1", "yes"):
+        pytest.skip("no Chromium here (make installs it where it may): the run wrote HTML figures only")
+    figures = workdir / "results/figures"
+    for name in [*FIGURES, *(f"prediction_rudds_mcid_{f}" for f in ("calibration", "decision_curve"))]:
+        assert (figures / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert "<svg" in (figures / f"{name}.svg").read_text()[:500], name
 
 
 def test_planted_defects_are_in_the_exclusion_log(workdir):

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
+from snakemake_runner import HTML_ONLY
 
 pytestmark = pytest.mark.workflow
 
@@ -98,12 +99,12 @@ def runs(cluster, tmp_path_factory, config, request) -> dict:
     local, remote = make_workdir(base / "local", config), make_workdir(base / "slurm", config)
 
     began = time.monotonic()
-    snakemake(local, "--cores", "2", env=dict(os.environ))
+    snakemake(local, "--cores", "2", env=os.environ | HTML_ONLY)
     TIMINGS["workflow local (--cores 2)"] = time.monotonic() - began
 
     began = time.monotonic()
     try:
-        log = snakemake(remote, "--workflow-profile", str(PROFILE), env=cluster.env)
+        log = snakemake(remote, "--workflow-profile", str(PROFILE), env=cluster.env | HTML_ONLY)
     except BaseException:
         report(request, "daemon logs:\n" + cluster.logs())
         raise
@@ -179,8 +180,8 @@ def test_every_job_went_through_slurm_and_completed(runs, slurm_jobs):
 def test_no_rerun_after_a_slurm_run_locally_or_on_the_cluster(runs, cluster):
     """The slurm and default profiles share rerun triggers: switching between them reruns nothing."""
     assert "Nothing to be done" in snakemake(runs["slurm"], "--workflow-profile", str(PROFILE), "--dry-run",
-                                             env=cluster.env)
-    assert "Nothing to be done" in snakemake(runs["slurm"], "--cores", "2", "--dry-run", env=dict(os.environ))
+                                             env=cluster.env | HTML_ONLY)
+    assert "Nothing to be done" in snakemake(runs["slurm"], "--cores", "2", "--dry-run", env=os.environ | HTML_ONLY)
 
 
 def test_every_job_asks_for_memory_and_runtime(slurm_jobs):
