@@ -25,9 +25,9 @@ AFTER_TABLES = {rule: 1 for rule in ["tables", *(f"stats_{m}" for m in ("table1"
 RADIOMICS_MERGES = {"radiomics_features": 1, "radiomics_diagnostics": 1, "radiomics_exclusions": 1}
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile")]
 KEY = {"SPINESTUDY_PSEUDONYM_KEY": "workflow-test-key"}
-# PNG/SVG export starts a browser per figure job (4-11 s each, about a minute per run): it runs in the first run
-# of tests/test_workflow.py (static=True, which checks the files) and in tests/report; every other run writes HTML
-# figures only, as a machine without Chromium does.
+# PNG/SVG export is checked once, on the first run of tests/test_workflow.py (static=True), and in tests/report;
+# every other run writes HTML figures only, as a machine without Chromium does (measured: this saves no
+# noticeable time, the runs' cost is per job, not per figure).
 HTML_ONLY = {"BROWSER_PATH": "/nonexistent/no-browser"}
 
 

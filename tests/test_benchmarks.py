@@ -2,8 +2,8 @@
 
 import hashlib
 import hmac
-import re
 import os
+import re
 import subprocess
 import sys
 

@@ -4,9 +4,6 @@ without a browser."""
 
 import json
 import logging
-import os
-import shutil
-import subprocess
 
 import numpy as np
 import pandas as pd
@@ -35,28 +32,6 @@ from spinestudy.stats import agreement, prevalence
 from stats_cohort import cohort, reads
 
 AGE_DECADES = study.load("rudds").age_band_labels
-
-CI = os.environ.get("CI", "").lower() in ("true", "1")
-
-
-def find_chromium() -> str | None:
-    return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's Chromium. In CI it is installed here when missing (apt-get, as root) and its absence fails
-    the test; elsewhere the test is skipped."""
-    path = find_chromium()
-    if path is None and CI and os.geteuid() == 0:
-        env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
-        path = find_chromium()
-    if path is None:
-        message = "Chromium not installed: apt-get install -y chromium (as root)"
-        pytest.fail(message) if CI else pytest.skip(message)
-    return path
 
 
 def synthetic_inputs(root) -> dict:

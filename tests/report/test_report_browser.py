@@ -10,7 +10,7 @@ from html import unescape
 
 from spinestudy.report import study as report
 from stats_cohort import rudds_results
-from test_figures import chromium, synthetic_inputs  # noqa: F401 (fixture)
+from test_figures import synthetic_inputs
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--virtual-time-budget=30000"]
@@ -27,7 +27,7 @@ def state(dom: str) -> dict:
     return dict(re.findall(r'data-(\w+)="([^"]*)"', body))
 
 
-def test_study_page_renders_in_chromium(chromium, config, tmp_path):  # noqa: F811
+def test_study_page_renders_in_chromium(chromium, config, tmp_path):
     page = report.write_study(synthetic_inputs(tmp_path / "inputs"), config, tmp_path / "study.html",
                               commit="test", date="2024-01-01")
     dom = run(chromium, page, tmp_path / "profile", "--dump-dom")
@@ -42,7 +42,7 @@ def test_study_page_renders_in_chromium(chromium, config, tmp_path):  # noqa: F8
         shutil.copy(shot, os.environ["SPINESTUDY_SCREENSHOT"])
 
 
-def test_the_check_catches_a_script_error(chromium, config, tmp_path):  # noqa: F811
+def test_the_check_catches_a_script_error(chromium, config, tmp_path):
     page = report.write_study({"flow": synthetic_inputs(tmp_path / "inputs")["flow"]}, config, tmp_path / "s.html",
                               commit="test", date="2024-01-01")
     page.write_text(page.read_text().replace("</body>", "<script>undefinedFunction()</script></body>"))
@@ -59,7 +59,7 @@ def rows(dom: str, table_id: str) -> list[list[str]]:
             for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(0), re.DOTALL)]
 
 
-def test_study_page_shows_table2_associations_and_both_classifier_estimates(chromium, config, tmp_path):  # noqa: F811
+def test_study_page_shows_table2_associations_and_both_classifier_estimates(chromium, config, tmp_path):
     """Table 2 and the associations of the RuDDS-sized demo tables: estimates with intervals in every group but
     the facet-joint MCID model (not estimable, as in RuDDS); the classifier table: nested and paper estimates."""
     inputs = synthetic_inputs(tmp_path / "inputs")

@@ -18,7 +18,7 @@ import cluster as slurm
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
+from conftest import CI, REPO
 from snakemake_runner import HTML_ONLY
 
 pytestmark = pytest.mark.workflow
@@ -44,15 +44,11 @@ def report(request, line: str) -> None:
         terminal.write_line(f"\n[slurm] {line}")
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
-
-
 @pytest.fixture(scope="module")
 def cluster(request):
     reason = slurm.install_reason_to_skip()
     if reason:
-        if in_ci():
+        if CI:
             pytest.fail(f"CI=true, so the SLURM test may not be skipped: {reason}")
         pytest.skip(reason)
     log = lambda line: report(request, line)  # noqa: E731
