@@ -79,7 +79,7 @@ def _tables(args) -> None:
     settings = config["tables"]
     try:
         build_tables(config["centres"], pseudonym.key_from_config(config), args.out,
-                     on_invalid=settings["on_invalid"], mcid_threshold=settings["mcid_threshold"],
+                     on_invalid=settings["on_invalid"],
                      study_window=settings["study_window"], min_patients=settings["min_patients"],
                      resolution=settings.get("reader_resolution", "first"), lookup=args.lookup,
                      study=config.get("study", study.DEFAULT))

@@ -13,6 +13,10 @@ class ConfigError(ValueError):
     """The configuration breaks its schema; the message names the key and the rule."""
 
 
+MOVED = {("tables", "mcid_threshold"): "moved to the study file: the threshold of its derived variable mcid "
+                                       "(config/studies/README.md)"}  # keys of earlier configs, and where they went
+
+
 def validate(config: dict) -> dict:
     """Return config unchanged if it satisfies the schema, else raise ConfigError naming the key."""
     schema = yaml.safe_load(SCHEMA.read_text())
@@ -20,6 +24,8 @@ def validate(config: dict) -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"  {'/'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+        lines += [f"  {section}/{key}: {where}" for (section, key), where in MOVED.items()
+                  if key in (config.get(section) or {})]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     return config
 

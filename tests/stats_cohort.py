@@ -13,7 +13,8 @@ from spinestudy.tables import derived, merge
 from spinestudy.tables.schemas import KEY, dtypes
 from spinestudy.tables.schemas import tables as study_tables
 
-RUDDS = study_tables(study.load("rudds"))
+STUDY = study.load("rudds")
+RUDDS = study_tables(STUDY)
 
 
 def cohort(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -22,14 +23,10 @@ def cohort(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, pd.Data
     ids = clinical[["study_id", "centre"]].assign(patient=[f"p{i:012x}" for i in range(len(clinical))])
     clinical = clinical.merge(ids).drop(columns="study_id")
     levels, endplates = grading_tables(gradings.merge(ids).drop(columns="study_id"))
-    scores = derived.patient_scores(derived.level_scores(levels, endplates))
-    analysis = clinical.merge(scores, on=KEY).assign(n_volumes=pd.NA)
-    analysis = analysis.assign(
-        age=analysis["age"].astype(float),
-        age_decade=derived.age_decade(analysis["age"], study.load().age_bands),
-        mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"]),
-    )[list(dtypes(RUDDS.analysis))].astype(dtypes(RUDDS.analysis))
-    long = merge.gradings_long({"levels": levels, "endplates": endplates})
+    long = merge.gradings_long({"levels": levels, "endplates": endplates}, STUDY)
+    analysis = clinical.merge(derived.patient_scores(long, STUDY), on=KEY).assign(n_volumes=pd.NA)
+    analysis = derived.patient_derived(analysis.assign(age=analysis["age"].astype(float)), STUDY)
+    analysis = analysis[list(dtypes(RUDDS.analysis))].astype(dtypes(RUDDS.analysis))
     return analysis.sort_values(KEY).reset_index(drop=True), long, truth
 
 
@@ -40,7 +37,7 @@ def reads(n: int, seed: int, centres=("A", "B")) -> tuple[pd.DataFrame, dict]:
     again, truth = demo_tables.plant_reads(gradings, seed)
     ids = clinical[["study_id", "centre"]].assign(patient=[f"p{i:012x}" for i in range(len(clinical))])
     frames = [merge.gradings_long(dict(zip(("levels", "endplates"), grading_tables(
-        frame.merge(ids).drop(columns="study_id"))))).assign(read=read)
+        frame.merge(ids).drop(columns="study_id")))), STUDY).assign(read=read)
         for read, frame in {"reader1": gradings, **again}.items()]
     return pd.concat(frames, ignore_index=True), truth
 
@@ -55,7 +52,7 @@ def grading_tables(graded: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     endplates = pd.concat([
         graded[KEY + ["level"]].assign(endplate=side, modic=graded[f"modic_{side}"].astype("Int64"),
-                                       tep=graded[f"tep_{side}"].astype("Int64"), endplate_defect=na_bool)
+                                       tep=graded[f"tep_{side}"].astype("Int64"), endplate_change=na_bool)
         for side in ("upper", "lower")
     ], ignore_index=True)
     return levels, endplates

@@ -35,6 +35,8 @@ def test_images_pattern_or_mapping_is_valid_instead_of_dicom(config):
          "centres/B/images: {'T2': '/data/T2.nrrd'} is not valid under any of the given schemas"),
         (lambda c: c["centres"]["A"]["clinical"].update(missing="999"),
          "centres/A/clinical/missing: '999' is not of type 'array'"),
+        (lambda c: c["tables"].update(mcid_threshold=1.2),
+         "tables/mcid_threshold: moved to the study file: the threshold of its derived variable mcid"),
     ],
 )
 def test_broken_config_names_the_key(config, change, named):

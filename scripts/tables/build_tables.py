@@ -12,7 +12,6 @@ build_tables(
     out_dir=Path(snakemake.output.analysis).parent,
     series_index=snakemake.input.series_index,
     on_invalid=snakemake.params.on_invalid,
-    mcid_threshold=snakemake.params.mcid_threshold,
     study_window=snakemake.params.study_window,
     min_patients=snakemake.params.min_patients,
     resolution=snakemake.params.resolution,

@@ -562,7 +562,8 @@ def _simulate_gradings(rng: np.random.Generator, clinical: pd.DataFrame, group: 
 
 
 def _clear_findings(grades: dict[str, np.ndarray], clean: np.ndarray) -> None:
-    """Cap the grades of the `clean` patients' spines below every finding of derived.FINDINGS, in place."""
+    """Cap the grades of the `clean` patients' spines below every finding of RuDDS's number of findings (its study
+    file's n_findings), in place."""
     caps = {"pfirrmann": 3, "jarosz_height": 0, "osteophytes": 0, "modic_upper": 0, "modic_lower": 0,
             "tep_upper": 3, "tep_lower": 2}  # TEP score per level <= 5 < 6
     for name, cap in caps.items():

@@ -61,7 +61,7 @@ NAMES = {
        for side in ("upper", "lower")},
     **{f"endplates.{side}.tep": [f"endplate {side}", f"tep {side}", f"endplate defect {side}",
                                  f"rajasekaran {side}", f"endplate {side} grade"] for side in ("upper", "lower")},
-    **{f"endplates.{side}.endplate_defect": [f"endplate defect {side}", f"endplate change {side}",
+    **{f"endplates.{side}.endplate_change": [f"endplate defect {side}", f"endplate change {side}",
                                              f"endplate lesion {side}"] for side in ("upper", "lower")},
 }
 # canonical value -> labels a centre may write for it (normalised before comparing)

@@ -12,10 +12,7 @@ from plotly.subplots import make_subplots
 from spinestudy import applicable
 from spinestudy.report import style
 from spinestudy.report.figures import finish, read
-from spinestudy.stats.agreement import PAIRS, SCALES, SCORES, STATISTICS
-
-SHORT = {"pfirrmann": "Pfirrmann", "jarosz_height": "Disc height", "osteophytes": "Osteophytes", "modic": "Modic",
-         "tep": "TEP", "modic_disc": "Modic (disc)", "endplate_defect": "Endplate defect"}  # confusion panel titles
+from spinestudy.stats.agreement import PAIRS, STATISTICS
 SHOWN = {"kappa": style.BLUE, "kappa_quadratic": style.ORANGE, "ac1": style.GREEN, "ac2": style.PURPLE,
          "icc2_1": style.VERMILLION, "icc3_1": style.SKY_BLUE}  # statistic -> colour (percent agreement left out)
 
@@ -24,9 +21,10 @@ def figure_agreement(agreement: str | Path, confusion: str | Path, out_html: str
     """Agreement per scale with 95% intervals (agreement.csv) and confusion matrices (agreement_confusion.csv)."""
     table, counts = read(agreement), read(confusion)
     note = applicable.note(table)
+    names = dict(zip(table.get("scale", []), table.get("label", [])))  # scale -> label, in agreement.csv's order
     table = table[table["estimate"].notna() & table["level"].eq("all")] if "estimate" in table else table.iloc[0:0]
     comparisons = [c for c in PAIRS if c in set(table.get("comparison", []))]
-    scales = [s for s in SCALES if s in set(counts.get("scale", []))]
+    scales = [s for s in names if s in set(counts.get("scale", []))]
     if table.empty or not comparisons:
         fig = style.apply(go.Figure(), "Reader agreement")
         return finish(style.message(fig, note or "no agreement estimable"), out_html)
@@ -34,9 +32,8 @@ def figure_agreement(agreement: str | Path, confusion: str | Path, out_html: str
     columns = span * len(comparisons)
     specs = [[{"colspan": span} if i % span == 0 else None for i in range(columns)],
              [{} if i < len(scales) else None for i in range(columns)]]
-    titles = [f"{c.capitalize()} agreement" for c in comparisons] + [SHORT.get(s, SCALES[s][0]) for s in scales]
-    labels = [label for scale, (label, *_) in SCALES.items() if scale in set(table["scale"])]
-    labels += [label for scale, label in SCORES.items() if scale in set(table["scale"])]
+    titles = [f"{c.capitalize()} agreement" for c in comparisons] + [names[s] for s in scales]
+    labels = [label for scale, label in names.items() if scale in set(table["scale"])]
     fig = make_subplots(rows=2, cols=columns, specs=specs, row_heights=[0.62, 0.38], vertical_spacing=0.16,
                         horizontal_spacing=0.05, subplot_titles=titles)
     style.apply(fig, "Reader agreement of the MRI gradings", height=980)

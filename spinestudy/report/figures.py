@@ -23,8 +23,6 @@ FLOW_STAGES = {  # main chain of the CONSORT-style diagram; each step may lose p
     "valid_mri": "Valid MRI gradings",
     "analysed": "Analysed",
 }
-PREVALENCE_PANELS = {"pfirrmann_ge4": "Pfirrmann grade ≥ 4", "modic_any": "Modic change, any type",
-                     "tep_ge6": "TEP score ≥ 6"}
 
 
 def read(path: str | Path | None) -> pd.DataFrame:
@@ -89,12 +87,14 @@ def left_out(prevalence: pd.DataFrame) -> str:
 
 
 def figure_prevalence(prevalence: str | Path, out_html: str | Path | None = None) -> go.Figure:
-    """Prevalence by age decade and lumbar level with Wilson intervals, one panel per finding
-    (prevalence_by_decade.csv; RuDDS Figure 2)."""
+    """Prevalence by age decade and lumbar level with Wilson intervals, one panel per finding in the table's order
+    titled by its label (prevalence_by_decade.csv; RuDDS Figure 2)."""
     table = read(prevalence)
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
-                        subplot_titles=list(PREVALENCE_PANELS.values()))
-    style.apply(fig, "Prevalence of severe findings by age decade and lumbar level", height=980)
+    panels = dict(zip(table["finding"], table["label"].str.replace(">=", "≥").str.replace("<=", "≤"))) if len(
+        table) else {}
+    fig = make_subplots(rows=max(len(panels), 1), cols=1, shared_xaxes=True, vertical_spacing=0.07,
+                        subplot_titles=list(panels.values()) or None)
+    style.apply(fig, "Prevalence of findings by age decade and lumbar level", height=80 + 300 * max(len(panels), 1))
     if table.empty:
         return finish(style.message(fig, "no prevalence table"), out_html)
     left = left_out(table)
@@ -102,7 +102,7 @@ def figure_prevalence(prevalence: str | Path, out_html: str | Path | None = None
         fig.add_annotation(text=left[:1].upper() + left[1:], xref="paper", yref="paper", x=0, y=-0.1,
                            xanchor="left", yanchor="top", showarrow=False)
     table = table[table["total"] > 0]
-    for row, finding in enumerate(PREVALENCE_PANELS, start=1):
+    for row, finding in enumerate(panels, start=1):
         part = table[table["finding"] == finding]
         for level in LEVELS:
             data = part[part["level"] == level]

@@ -27,8 +27,9 @@ from spinestudy import applicable
 from spinestudy import study as studies
 from spinestudy.anatomy import LEVELS
 from spinestudy.provenance.snapshot import group_columns
-from spinestudy.report.figures import PREVALENCE_PANELS, left_out, outcomes, read
+from spinestudy.report.figures import left_out, outcomes, read
 from spinestudy.report.radiomics_figures import OUTCOME_LABELS
+from spinestudy.stats import prevalence as stats_prevalence
 from spinestudy.stats.agreement import PAIRS, STATISTICS
 from spinestudy.tables.merge import RESOLUTIONS
 
@@ -185,7 +186,7 @@ def prevalence(path: Path, config: dict) -> Table:
     data = read(path)
     confidence = config.get("stats", {}).get("prevalence", {}).get("confidence", 0.95)
     rows = []
-    for finding, heading in PREVALENCE_PANELS.items():
+    for finding, heading in stats_prevalence.titles(studies.of(config)).items():
         part = data[data["finding"] == finding]
         rows.append([heading] + [""] * len(LEVELS))
         for decade, by_level in part.groupby("age_decade", sort=True):

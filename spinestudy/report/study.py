@@ -14,12 +14,14 @@ import yaml
 from plotly.offline import get_plotlyjs
 
 from spinestudy import applicable
+from spinestudy import study as studies
 from spinestudy.provenance.build import git as _git
 from spinestudy.provenance.build import provenance
 from spinestudy.report import figures, manuscript_tables, prediction_figures, prediction_report, unanalysed
 from spinestudy.report import radiomics_figures as figures_radiomics
 from spinestudy.report.agreement_figure import figure_agreement
 from spinestudy.report.export import export
+from spinestudy.tables import derived
 from spinestudy.tables.merge import RESOLUTIONS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,8 +85,8 @@ def methods(config: dict, diagnostics: Path | None = None) -> list[str]:
     centres = sorted(config.get("centres", {}))
     paragraphs = [
         f"Clinical and MRI grading tables from {len(centres)} centre(s) ({', '.join(centres)}) were mapped to a "
-        f"common schema and validated (invalid rows: {tables.get('on_invalid')}). The minimal clinically important "
-        f"difference (MCID) for back pain was a decrease of the NPRS by at least {tables.get('mcid_threshold')}.",
+        f"common schema and validated (invalid rows: {tables.get('on_invalid')}). Derived variables (study file "
+        f"{studies.of(config).name}): " + "; ".join(map(derived.describe, studies.of(config).derived.values())) + ".",
         f"Continuous variables are reported as median [IQR], binary and graded ones as % (n/total). Continuous "
         f"variables were {stats.get('transform')}-transformed; when the within-group residuals passed the normality "
         f"check (Shapiro-Wilk, D'Agostino-Pearson above 5000 values; α = {stats.get('normality_alpha')}) and Levene's "

@@ -8,7 +8,6 @@ from html import escape
 
 from spinestudy import study as studies
 from spinestudy.stats import agreement, associations, lasso
-from spinestudy.tables import derived
 from spinestudy.tables.merge import SECOND_READS
 
 LOG = logging.getLogger(__name__)
@@ -23,8 +22,9 @@ def used(config: dict, study: studies.Study) -> set[str]:
     models = config.get("prediction", {}).get("models", {}).values()
     predicted = {v for model in models for v in (*model["predictors"], model["outcome"])}
     second = any(f"gradings_{read}" in spec for spec in config["centres"].values() for read in SECOND_READS)
-    return (rows | group | derived.SOURCES | associations.uses(study) | lasso.uses(study) | predicted
-            | {"procedure_date"} | (set(agreement.SCALES) if second else set()))
+    prevalence = {item["name"] for item in study.analyses.get("prevalence", {}).get("findings", [])}
+    return (rows | group | prevalence | study.sources() | associations.uses(study) | lasso.uses(study) | predicted
+            | {"procedure_date"} | (set(agreement.scales(study)) if second else set()))
 
 
 def mapped(config: dict) -> dict[str, set[str]]:

@@ -2,9 +2,10 @@
 reader 2 tables behind it (agreement_confusion.csv), from the tables stage's reads_long.parquet.
 
 Pairs of reads (PAIRS): the first reader against the second (inter-reader) and against the first reader's
-repeat (intra-reader). A unit is a disc or an endplate (SCALES) graded in both reads; each scale is
-reported per level and pooled over the levels ("all"), the continuous scores (TEP total, Jarosz score)
-per patient.
+repeat (intra-reader). The study file names the scales (analyses agreement scales: grades and binary variables per
+level or endplate) and the scores (derived variables per patient, e.g. RuDDS's TEP total and Jarosz score). A unit
+is a disc or an endplate graded in both reads; each scale is reported per level and pooled over the levels
+("all"), the scores per patient. A grade is ordinal unless its scale says `ordered: false` (Modic types).
 
 Statistics, one row each: percent agreement; Cohen's kappa, and for ordinal scales linearly and
 quadratically weighted kappa (statsmodels cohens_kappa); Gwet's AC1 and, for ordinal scales, AC2 with
@@ -30,6 +31,7 @@ from statsmodels.stats.inter_rater import cohens_kappa
 from statsmodels.stats.proportion import proportion_confint
 
 from spinestudy import applicable
+from spinestudy import study as studies
 from spinestudy.anatomy import ENDPLATES, LEVELS
 from spinestudy.tables.derived import patient_scores
 from spinestudy.tables.schemas import KEY
@@ -38,20 +40,6 @@ DEFAULTS = {"bootstraps": 1000, "seed": 1, "min_units": 10}
 CONFIDENCE = 0.95  # statsmodels' kappa and pingouin's ICC intervals are 95% only; the others match them
 PAIRS = {"inter-reader": ("reader1", "reader2"), "intra-reader": ("reader1", "repeat")}
 BINARY = (False, True)
-SCALES = {  # grade -> (label, kind, categories, unit); scale limits as in tables.schemas
-    "pfirrmann": ("Pfirrmann grade", "ordinal", range(1, 6), "disc"),
-    "jarosz_height": ("Jarosz disc height", "ordinal", range(0, 4), "disc"),
-    "osteophytes": ("Jarosz osteophytes", "ordinal", range(0, 4), "disc"),
-    "modic": ("Modic type", "nominal", range(0, 4), "endplate"),
-    "tep": ("Rajasekaran endplate grade (TEP)", "ordinal", range(1, 7), "endplate"),
-    "modic_disc": ("Modic type (per disc)", "nominal", range(0, 4), "disc"),
-    "disc_narrowing": ("Disc narrowing", "nominal", BINARY, "disc"),
-    "disc_bulging": ("Disc bulging", "nominal", BINARY, "disc"),
-    "disc_herniation": ("Disc herniation", "nominal", BINARY, "disc"),
-    "spondylolisthesis": ("Spondylolisthesis", "nominal", BINARY, "disc"),
-    "endplate_defect": ("Endplate defect", "nominal", BINARY, "endplate"),
-}
-SCORES = {"tep_total": "TEP total score", "jarosz_score": "Jarosz score"}
 STATISTICS = {
     "percent_agreement": "Percent agreement",
     "kappa": "Cohen's kappa",
@@ -73,46 +61,63 @@ NO_READS = applicable.PREFIX + ("no centre sends a second read of its gradings (
                                "gradings_repeat)")
 
 
-def write(reads: Path, settings: dict, out: str | Path, confusion: str | Path) -> None:
+def write(reads: Path, study: Path, settings: dict, out: str | Path, confusion: str | Path) -> None:
     """Write agreement.csv and agreement_confusion.csv from reads_long.parquet."""
-    rows = pd.read_parquet(reads)
+    rows, the_study = pd.read_parquet(reads), studies.load(study)
     cfg = DEFAULTS | settings.get("agreement", {})
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table(rows, cfg).to_csv(out, index=False)
-    confusion_tables(rows).to_csv(confusion, index=False)
+    table(rows, cfg, the_study).to_csv(out, index=False)
+    confusion_tables(rows, scales(the_study)).to_csv(confusion, index=False)
 
 
-def table(reads: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+def scales(study: studies.Study) -> dict[str, tuple]:
+    """The study's agreement scales: name -> (label, ordinal or nominal, categories, unit disc or endplate)."""
+    found = {}
+    for name in study.analyses.get("agreement", {}).get("scales", []):
+        var = study.variables[name]
+        kind, categories = (("nominal", BINARY) if var.kind == "binary" else
+                            ("ordinal" if var.scale.ordered else "nominal", var.scale.codes))
+        found[name] = (var.label, kind, categories, "disc" if var.per == "level" else "endplate")
+    return found
+
+
+def scores(study: studies.Study) -> dict[str, str]:
+    """The study's agreement scores (derived patient variables): name -> label."""
+    return {name: study.derived[name].label for name in study.analyses.get("agreement", {}).get("scores", [])}
+
+
+def table(reads: pd.DataFrame, cfg: dict, study: studies.Study) -> pd.DataFrame:
     """Every statistic of every pair of reads present, scale graded in both, and level (then 'all');
     one row saying why when no pair of reads exists."""
     cfg = DEFAULTS | cfg
     rng = np.random.default_rng(cfg["seed"])
+    found, named_scores = scales(study), scores(study)
     rows = []
     for comparison, (a, b) in PAIRS.items():
-        for scale, units in paired_units(reads, a, b).items():
-            _, kind, categories, _ = SCALES[scale]
+        for scale, units in paired_units(reads, a, b, found).items():
+            _, kind, categories, _ = found[scale]
             for level in (*LEVELS, "all"):
                 part = units if level == "all" else units[units["level"] == level]
                 where = {"comparison": comparison, "scale": scale, "level": level}
                 rows += [where | row for row in categorical(part, categories, kind == "ordinal", cfg, rng)]
-        scores = paired_scores(reads, a, b)
-        for score in SCORES if len(scores) else ():
+        per_patient = paired_scores(reads, a, b, study)
+        for score in named_scores if len(per_patient) else ():
             where = {"comparison": comparison, "scale": score, "level": "all"}
-            rows += [where | row for row in continuous(scores[["patient", "read", score]].dropna(), score, cfg)]
+            rows += [where | row for row in continuous(per_patient[["patient", "read", score]].dropna(), score, cfg)]
     if not rows:
         return applicable.frame(COLUMNS, NO_READS)
     out = pd.DataFrame(rows, columns=COLUMNS)
-    out["label"] = out["scale"].map(lambda s: SCALES[s][0] if s in SCALES else SCORES[s])
+    out["label"] = out["scale"].map(lambda s: found[s][0] if s in found else named_scores[s])
     out["statistic_label"] = out["statistic"].map(STATISTICS)
     return out
 
 
-def paired_units(reads: pd.DataFrame, a: str, b: str) -> dict[str, pd.DataFrame]:
+def paired_units(reads: pd.DataFrame, a: str, b: str, found: dict[str, tuple]) -> dict[str, pd.DataFrame]:
     """Scale -> units graded in both reads: patient (centre/pseudonym), level, first, second."""
     first, second = reads[reads["read"] == a], reads[reads["read"] == b]
     both = first.merge(second, on=KEY + ["level"], suffixes=("_a", "_b"))
     units = {}
-    for scale, (_, _, _, unit) in SCALES.items():
+    for scale, (_, _, _, unit) in found.items():
         columns = [f"{scale}_{e}" for e in ENDPLATES] if unit == "endplate" else [scale]
         frames = [pd.DataFrame({"patient": both["centre"] + "/" + both["patient"], "level": both["level"],
                                 "first": both[f"{c}_a"], "second": both[f"{c}_b"]}) for c in columns
@@ -123,16 +128,16 @@ def paired_units(reads: pd.DataFrame, a: str, b: str) -> dict[str, pd.DataFrame]
     return units
 
 
-def paired_scores(reads: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+def paired_scores(reads: pd.DataFrame, a: str, b: str, study: studies.Study) -> pd.DataFrame:
     """Patient scores (tables.derived.patient_scores) of both reads, long: patient, read, tep_total, ..."""
     pair = reads[reads["read"].isin([a, b])]
     if pair.empty or pair["read"].nunique() < 2:
         return pd.DataFrame()
-    scores = pd.concat([patient_scores(part.drop(columns="read")).assign(read=read)
-                        for read, part in pair.groupby("read", sort=True)], ignore_index=True)
-    scores["patient"] = scores["centre"] + "/" + scores["patient"]
-    both = scores.groupby("patient")["read"].transform("nunique") == 2
-    return scores[both].astype({s: float for s in SCORES})
+    found = pd.concat([patient_scores(part.drop(columns="read"), study).assign(read=read)
+                       for read, part in pair.groupby("read", sort=True)], ignore_index=True)
+    found["patient"] = found["centre"] + "/" + found["patient"]
+    both = found.groupby("patient")["read"].transform("nunique") == 2
+    return found[both].astype({s: float for s in scores(study)})
 
 
 def contingency(first, second, categories, groups: np.ndarray | None = None) -> np.ndarray:
@@ -275,13 +280,13 @@ def interpretation(statistic: str, value: float) -> dict:
     return {"interpretation": label, "interpretation_scale": source}
 
 
-def confusion_tables(reads: pd.DataFrame) -> pd.DataFrame:
+def confusion_tables(reads: pd.DataFrame, found: dict[str, tuple]) -> pd.DataFrame:
     """Reader 1 x reader 2 counts per comparison and scale, pooled over levels and endplates (every
     category pair of the scale, zeros included)."""
     frames = []
     for comparison, (a, b) in PAIRS.items():
-        for scale, units in paired_units(reads, a, b).items():
-            categories = list(SCALES[scale][2])
+        for scale, units in paired_units(reads, a, b, found).items():
+            categories = list(found[scale][2])
             table = contingency(units["first"], units["second"], categories)
             grid = pd.MultiIndex.from_product([categories, categories], names=["first", "second"])
             frames.append(pd.DataFrame({"n": table.ravel().astype(int)}, index=grid).reset_index()

@@ -1,9 +1,10 @@
 """Kasch-style associations (Kasch et al., Spine 2022) of MRI findings with pain severity.
 
 The study file names the outcome, a repeated measure (analyses associations measure; RuDDS: back NPRS 0-10),
-and the adjustment (adjust; RuDDS: age and female sex). Exposures: each finding of derived.FINDINGS present
-anywhere in L1-S1 (its per-patient count > 0), and the number of distinct findings (1, 2, 3, 4, >=5 versus 0,
-one model). statsmodels OLS: cross-sectionally (the measure at the baseline, all patients), and longitudinally
+the adjustment (adjust; RuDDS: age and female sex) and the number of findings (findings: a derived variable of op
+findings). Exposures: each of its findings present anywhere in L1-S1 (its count over the levels > 0, missing
+unless every level is graded), and the number of distinct findings (1, 2, .., top - 1, >= top versus 0, one
+model; RuDDS: 1, 2, 3, 4, >=5). statsmodels OLS: cross-sectionally (the measure at the baseline, all patients), and longitudinally
 at each follow-up (adjusted also for the baseline) separately for patients with and without baseline pain
 (baseline >= settings baseline_pain, default 1). Complete cases; beta, 95% CI, p and n per row.
 """
@@ -15,10 +16,8 @@ import pandas as pd
 import statsmodels.api as sm
 
 from spinestudy import study as studies
-from spinestudy.tables.derived import FINDINGS, FLAG_SUMS
 
 DEFAULTS = {"baseline_pain": 1, "confidence": 0.95, "min_cases": 10}
-COUNT_LEVELS = ("1", "2", "3", "4", ">=5")
 COLUMNS = ["analysis", "outcome", "exposure", "term", "beta", "ci_low", "ci_high", "p", "n", "n_exposed", "note"]
 
 
@@ -56,6 +55,7 @@ def table(patients: pd.DataFrame, settings: dict, study: studies.Study) -> pd.Da
     cfg = DEFAULTS | settings.get("associations", {})
     found = analyses(study)
     data = exposures(patients, study)
+    number = study.derived[study.analyses["associations"]["findings"]]
     baseline = data[found["cross-sectional"][0]]
     adjust = [a["name"] for a in study.analyses["associations"]["adjust"]]
     strata = {"all": baseline.notna(), "pain": baseline >= cfg["baseline_pain"],
@@ -63,8 +63,8 @@ def table(patients: pd.DataFrame, settings: dict, study: studies.Study) -> pd.Da
     rows = []
     for name, (outcome, extra, stratum) in found.items():
         part = data[strata[stratum].fillna(False).astype(bool)]
-        for exposure in (*FINDINGS, "n_findings"):
-            terms = [f"{exposure}={k}" for k in COUNT_LEVELS] if exposure == "n_findings" else [exposure]
+        for exposure in (*number.of, number.name):
+            terms = [f"{number.name}={k}" for k in categories(number)] if exposure == number.name else [exposure]
             for row in regress(part, outcome, terms, [*adjust, *extra], cfg):
                 rows.append({"analysis": name, "outcome": outcome, "exposure": exposure, **row})
     return pd.DataFrame(rows, columns=COLUMNS).astype({"n": "int64", "n_exposed": "int64"})
@@ -80,14 +80,23 @@ def exposures(patients: pd.DataFrame, study: studies.Study) -> pd.DataFrame:
     for level in (a for a in spec["adjust"] if "level" in a):
         values = patients[level["variable"]]
         out[level["name"]] = (values == level["level"]).astype(float).where(values.notna())
-    for finding in FINDINGS:
-        n = patients[FLAG_SUMS[finding]].astype("Float64").astype(float)
+    number = study.derived[spec["findings"]]
+    for finding in number.of:
+        n = patients[study.count_of(finding).name].astype("Float64").astype(float)
         out[finding] = (n > 0).astype(float).where(n.notna())
-    count = patients["n_findings"].astype("Float64").astype(float)
-    for k in COUNT_LEVELS:
-        hit = count >= 5 if k == ">=5" else count == int(k)
-        out[f"n_findings={k}"] = hit.astype(float).where(count.notna())
+    count = patients[number.name].astype("Float64").astype(float)
+    top = number.spec.get("top")
+    for k in categories(number):
+        hit = count >= top if k == f">={top}" else count == int(k)
+        out[f"{number.name}={k}"] = hit.astype(float).where(count.notna())
     return out
+
+
+def categories(number: studies.Derived) -> list[str]:
+    """The exposure categories of a number of findings besides the reference 0: 1 .. top - 1 and '>=top' (without
+    top: 1 .. the number of findings)."""
+    top = number.spec.get("top")
+    return [str(k) for k in range(1, top)] + [f">={top}"] if top else [str(k) for k in range(1, len(number.of) + 1)]
 
 
 def regress(data: pd.DataFrame, outcome: str, terms: list[str], covariates: list[str], cfg: dict) -> list[dict]:

@@ -74,9 +74,12 @@ def read(analysis: Path, gradings: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.read_parquet(analysis), pd.read_parquet(gradings)
 
 
-def graded(patients: pd.DataFrame, gradings: pd.DataFrame, group: str | None = None) -> pd.DataFrame:
-    """The gradings of the analysed patients, with each level's age decade and (`group`) grouping variable."""
-    return gradings.merge(patients[KEY + [c for c in (group, "age_decade") if c]], on=KEY, how="inner")
+def graded(patients: pd.DataFrame, gradings: pd.DataFrame, group: str | None = None,
+           bands: str | None = None) -> pd.DataFrame:
+    """The gradings of the analysed patients with (`group`) their grouping variable and (`bands`) their age band
+    as column age_decade."""
+    extra = patients[KEY + [c for c in (group, bands) if c]].rename(columns={bands: "age_decade"} if bands else {})
+    return gradings.merge(extra, on=KEY, how="inner")
 
 
 def columns(study: studies.Study) -> list[str]:

@@ -1,96 +1,137 @@
-"""Derived variables of the analysis table: each defined once in DEFINITIONS, with its source.
+"""Derived variables of the analysis table, computed as the study file's `derived:` declares them
+(config/studies/README.md lists the operations; spinestudy.study resolves each one's unit and kind).
 
-"RuDDS" = Leonova, Elgaeva et al., Global Spine J 2025, doi:10.1177/21925682251373046 (Methods and
-Figure 2). Per-level variables come from level_scores; patient sums from patient_scores. A patient
-sum is missing unless all five levels are graded for it (no partial sums passed off as totals).
+Three steps, each in the study file's order: level_scores (per endplate and per level, from the gradings),
+patient_scores (per patient, over a patient's levels: sum, count, any, findings) and patient_derived (per patient,
+from the clinical row and the patient scores: age bands, add, difference, percent change, threshold).
+
+Missing values: an operation on one value, or on several of one unit (add, difference, threshold), is missing
+where a source is. A sum or count over endplates or levels is missing unless every unit is graded (no partial
+sums passed off as totals). `any` is true if a source is true at some unit, false if every graded value is false,
+missing only if nothing is graded; `findings` counts the findings present somewhere among those a source grades,
+missing only if it grades none.
 """
 
 import pandas as pd
 
-from spinestudy.anatomy import ENDPLATES, LEVELS
+from spinestudy.study import PER_UNIT, Derived, Study
 from spinestudy.tables.schemas import KEY
 
-MCID_THRESHOLD = 1.2  # RuDDS Methods, after Copay et al. 2008
-SEVERE_TEP = 6  # RuDDS: "severe endplate defects (TEP score >= 6)"
-SEVERE_PFIRRMANN = 4  # RuDDS: "severely degenerated discs with Pfirrmann grade >= 4"
-
-DEFINITIONS = {
-    "mcid": "back NPRS before - after >= threshold (default 1.2 points); missing unless both exist. "
-    "RuDDS Methods (Copay et al. 2008)",
-    "age_decade": "age band of the study file (derived age_decade; RuDDS: '10-19' .. '80-89', age in completed "
-    "years); missing outside the bands. RuDDS Statistical Analysis and Figure 2",
-    "tep": "per level: Rajasekaran grade of the upper + lower endplate (2-12). RuDDS Methods (TEP score)",
-    "tep_total": "sum of the level TEP scores over L1-L2..L5-S1 (10-60). RuDDS Methods",
-    "pfirrmann_sum": "sum of the Pfirrmann grades over the five levels (5-25). RuDDS Table 1/Table 2",
-    "pfirrmann_ge4": "per level: Pfirrmann grade >= 4 (severe disc degeneration). RuDDS Figure 2",
-    "modic_any": "per level: Modic change of any type at either endplate (or in a per-disc grading). "
-    "RuDDS Figure 2",
-    "modic_type1": "per level: Modic type 1 at either endplate or in a per-disc grading; likewise "
-    "modic_type2, modic_type3. RuDDS Table 1 (types)",
-    "jarosz": "per level: Jarosz disc height grade + osteophyte grade (0-6)",
-    "jarosz_score": "sum of the level Jarosz values over the five levels (0-30). RuDDS Methods (Jarosz)",
-    "endplate_defect": "per level: TEP score >= 6 or, where a source grades endplates only as "
-    "present/absent (SPIDER), an endplate change at either endplate. RuDDS Figure 2",
-    "height_reduction": "per level: Jarosz disc height grade >= 1, or binary disc narrowing (SPIDER)",
-    "osteophytes_present": "per level: Jarosz osteophyte grade >= 1",
-    "<flag>_n": "number of levels with a per-level flag (pfirrmann_ge4_n, modic_any_n, modic_type1_n.., "
-    "endplate_defect_n, height_reduction_n, osteophytes_n)",
-    "n_findings": "number of distinct MRI findings anywhere in L1-S1 among: disc degeneration "
-    "(pfirrmann_ge4), Modic change (modic_any), endplate defect, disc height reduction, osteophytes "
-    "(after Kasch et al.'s count of distinct degenerative findings); counts the findings a source "
-    "grades, missing only if it grades none",
-}
-SOURCES = {"age", "nprs_back_before", "nprs_back_after", "pfirrmann", "jarosz_height", "osteophytes", "modic_disc",
-           "disc_narrowing", "modic", "tep", "endplate_defect"}  # the study variables the definitions read
-FINDINGS = ("pfirrmann_ge4", "modic_any", "endplate_defect", "height_reduction", "osteophytes_present")
-FLAG_SUMS = {f: f"{f}_n" for f in FINDINGS} | {"osteophytes_present": "osteophytes_n"}
-FLAG_SUMS |= {f"modic_type{k}": f"modic_type{k}_n" for k in (1, 2, 3)}
-SCORE_SUMS = {"pfirrmann": "pfirrmann_sum", "tep": "tep_total", "jarosz": "jarosz_score"}
+BY = {"level": KEY + ["level"], "endplate": KEY + ["level", "endplate"], "patient": KEY}
+ROW_OPS = ("age_bands", "add", "difference", "percent_change", "threshold")  # one unit's values -> that unit
 
 
-def mcid(before: pd.Series, after: pd.Series, threshold: float = MCID_THRESHOLD) -> pd.Series:
-    """MCID of back pain reached (nullable boolean; see DEFINITIONS['mcid'])."""
-    reached = (before.astype("Float64") - after.astype("Float64")) >= threshold
-    return reached.astype("boolean").where(before.notna() & after.notna(), pd.NA)
+def level_scores(levels: pd.DataFrame, endplates: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """The per-level derived variables, one row per graded level (KEY, level, then the study file's order)."""
+    frames = {"level": levels.set_index(BY["level"]), "endplate": endplates.set_index(BY["endplate"])}
+    frames = {unit: frame.copy() for unit, frame in frames.items()}
+    for d in (d for d in study.derived.values() if d.per in frames):
+        frames[d.per][d.name] = compute(d, frames)
+    names = [d.name for d in study.derived_per("level")]
+    out = frames["level"][names].reset_index()
+    return out.sort_values(BY["level"], kind="stable").reset_index(drop=True)
 
 
-def age_decade(age: pd.Series, bands: tuple[tuple[int, int], ...]) -> pd.Series:
-    """Age band label '<lowest>-<highest>' of each age in completed years (bands: the study's); missing outside."""
+def patient_scores(gradings: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """The per-patient derived variables over a patient's levels, one row per graded patient (KEY first);
+    `gradings`: one row per patient and level with the level variables and level_scores (gradings_long)."""
+    frames = {"level": gradings.set_index(BY["level"])}
+    names = [d.name for d in study.derived_per("patient") if d.op not in ROW_OPS]
+    out = pd.DataFrame({name: compute(study.derived[name], frames) for name in names},
+                       index=frames["level"].groupby(level=KEY, sort=True).size().index)
+    return out.reset_index()
+
+
+def patient_derived(patients: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """`patients` (the clinical rows with patient_scores) with the per-patient derived variables of one row."""
+    out = patients.copy()
+    for d in (d for d in study.derived_per("patient") if d.op in ROW_OPS):
+        out[d.name] = compute(d, {"patient": out})
+    return out
+
+
+def compute(d: Derived, frames: dict[str, pd.DataFrame]) -> pd.Series:
+    """One derived variable from the frames by unit (indexed by BY) that hold its sources."""
+    if d.op in ROW_OPS:
+        values = [frames[d.per][name] for name in d.of]
+        return ROW[d.op](d, *values)
+    if d.op in ("sum", "count"):
+        finer = frames[d.spec["over"]][d.of[0]]
+        values = finer.astype("Int64") if d.op == "count" else finer
+        return values.groupby(level=BY[d.per], sort=True).sum(min_count=PER_UNIT[d.spec["over"]])
+    if d.op == "any":
+        flags = [condition(d, frame[name]) for frame in frames.values() for name in d.of if name in frame]
+        by = BY[d.per]
+        return anywhere(pd.concat([f.droplevel([n for n in f.index.names if n not in by]) for f in flags]), by)
+    present = pd.concat([anywhere(frames["level"][name].astype("boolean"), KEY) for name in d.of], axis=1)
+    return present.astype("Int64").sum(axis=1, min_count=1).astype("Int64")  # findings
+
+
+def condition(d: Derived, values: pd.Series) -> pd.Series:
+    """A source of `any` as flags: its condition (at_least, equals) or, for a binary source, the value."""
+    values = values.astype("Int8") if values.dtype == "boolean" and set(d.spec) & {"at_least", "equals"} else values
+    if "at_least" in d.spec:
+        return (values >= d.spec["at_least"]).astype("boolean")
+    if "equals" in d.spec:
+        return (values == d.spec["equals"]).astype("boolean")
+    return values.astype("boolean")
+
+
+def anywhere(flags: pd.Series, by: list[str]) -> pd.Series:
+    """Per group: True if any flag is True, False if all known flags are False, NA if none known."""
+    return flags.astype("boolean").astype("Int8").groupby(level=by, sort=True).max().astype("boolean")
+
+
+def age_bands(d: Derived, age: pd.Series) -> pd.Series:
+    """Age band label '<lowest>-<highest>' of each age in completed years; missing outside the bands."""
+    limits = d.spec["limits"]
     years = (age // 1).astype("Float64")
     label = pd.Series(pd.NA, index=age.index, dtype="string")
-    for low, high in bands:
-        label = label.mask(((years >= low) & (years <= high)).fillna(False), f"{low}-{high}")
+    for low, high in zip(limits, limits[1:]):
+        label = label.mask(((years >= low) & (years < high)).fillna(False), f"{low}-{high - 1}")
     return label
 
 
-def level_scores(levels: pd.DataFrame, endplates: pd.DataFrame) -> pd.DataFrame:
-    """Per-level scores and finding flags from LevelGradings and EndplateGradings (one row per level)."""
-    by_level = KEY + ["level"]
-    disc, plate = levels.set_index(by_level), endplates.set_index(by_level)
-    out = disc[["pfirrmann"]].copy()
-    out["tep"] = plate["tep"].groupby(level=by_level).sum(min_count=len(ENDPLATES))
-    out["jarosz"] = disc["jarosz_height"] + disc["osteophytes"]
-    modic = pd.concat([plate["modic"], disc["modic_disc"]])
-    out["modic_any"] = _any(modic > 0, by_level)
-    for k in (1, 2, 3):
-        out[f"modic_type{k}"] = _any(modic == k, by_level)
-    out["pfirrmann_ge4"] = out["pfirrmann"] >= SEVERE_PFIRRMANN
-    out["endplate_defect"] = _any(pd.concat([out["tep"] >= SEVERE_TEP, plate["endplate_defect"]]), by_level)
-    out["height_reduction"] = _any(pd.concat([disc["jarosz_height"] >= 1, disc["disc_narrowing"]]), by_level)
-    out["osteophytes_present"] = disc["osteophytes"] >= 1
-    return out.reset_index().sort_values(by_level, kind="stable").reset_index(drop=True)
+def add(d: Derived, *values: pd.Series) -> pd.Series:
+    """Sum of the sources, missing where any is."""
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total if d.kind == "count" else total.astype("Float64")
 
 
-def patient_scores(levels: pd.DataFrame) -> pd.DataFrame:
-    """Per-patient sums of level_scores (see DEFINITIONS) and n_findings; one row per patient."""
-    flags = levels[list(FLAG_SUMS)].astype("Int64")
-    per_patient = pd.concat([levels[KEY + list(SCORE_SUMS)], flags], axis=1).groupby(KEY, sort=True)
-    out = per_patient.sum(min_count=len(LEVELS)).rename(columns=SCORE_SUMS | FLAG_SUMS)
-    present = per_patient[list(FINDINGS)].max()  # per finding: 1 anywhere, 0 nowhere, NA never graded
-    out["n_findings"] = present.sum(axis=1, min_count=1).astype("Int64")
-    return out.astype("Int64").reset_index()
+def difference(d: Derived, first: pd.Series, second: pd.Series) -> pd.Series:
+    """First minus second, missing where either is."""
+    diff = first - second
+    return diff if d.kind == "count" else diff.astype("Float64")
 
 
-def _any(flags: pd.Series, by: list[str]) -> pd.Series:
-    """Per group: True if any flag is True, False if all known flags are False, NA if none known."""
-    return flags.astype("boolean").astype("Int8").groupby(level=by, sort=True).max().astype("boolean")
+def percent_change(d: Derived, baseline: pd.Series, later: pd.Series) -> pd.Series:
+    """100 x (later - baseline) / baseline; missing where either is missing or the baseline is 0."""
+    base = baseline.astype("Float64")
+    return (100 * (later.astype("Float64") - base) / base.mask(base == 0)).astype("Float64")
+
+
+def threshold(d: Derived, values: pd.Series) -> pd.Series:
+    """The value at least / at most / equal to the threshold (nullable boolean, missing where the value is)."""
+    x = values.astype("Float64") if "equals" not in d.spec else values
+    hit = (x >= d.spec["at_least"] if "at_least" in d.spec else x <= d.spec["at_most"] if "at_most" in d.spec
+           else x == d.spec["equals"])
+    return hit.astype("boolean").where(values.notna(), pd.NA)
+
+
+CONDITIONS = {"at_least": ">=", "at_most": "<=", "equals": "="}
+ROW = {"age_bands": age_bands, "add": add, "difference": difference, "percent_change": percent_change,
+       "threshold": threshold}
+
+
+def describe(d: Derived) -> str:
+    """A derived variable's definition in words (the methods text)."""
+    test = next((f" {sign} {d.spec[key]}" for key, sign in CONDITIONS.items() if key in d.spec), "")
+    of = ", ".join(d.of)
+    rule = {"age_bands": f"bands of {of} from the limits {d.spec.get('limits')}", "add": " + ".join(d.of),
+            "difference": " - ".join(d.of), "percent_change": f"100 x ({d.of[-1]} - {d.of[0]}) / {d.of[0]}",
+            "threshold": f"{of}{test}", "any": f"{of}{test} at any {'endplate or level' if d.per == 'level' else 'level'}",
+            "sum": f"sum of {of} over the {d.spec.get('over')}s", "count": f"number of {d.spec.get('over')}s with {of}",
+            "findings": f"number of findings present among {of}"}[d.op]
+    return f"{d.label} ({d.name}): {rule}"

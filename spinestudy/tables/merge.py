@@ -45,7 +45,7 @@ FLOW = ["received", "valid_clinical", "valid_mri", "with_images", "analysed", "q
 def build_tables(
     centres: dict, key: bytes, out_dir: str | Path, series_index: str | Path | None = None,
     radiomics: str | Path | None = None, on_invalid: str = "stop",
-    mcid_threshold: float = derived.MCID_THRESHOLD, study_window: tuple[str, str] | None = None,
+    study_window: tuple[str, str] | None = None,
     min_patients: int = 1, resolution: str = "first", lookup: str | Path | None = None,
     study: str | Path = studies.DEFAULT,
 ) -> None:
@@ -73,7 +73,7 @@ def build_tables(
     tables = valid_tables(reads, problems, schemas)
     second = {read: valid_tables({c: {name: t[f"{name}_{read}"] for name in GRADE_KEYS} for c, t in reads.items()
                                   if f"levels_{read}" in t}, problems, schemas) for read in SECOND_READS}
-    reads_long = all_reads(tables, second)
+    reads_long = all_reads(tables, second, the_study)
     tables, unresolved = resolve(tables, second, resolution, reads)
     if unresolved and on_invalid == "stop":
         raise TableError(unresolved)
@@ -81,13 +81,12 @@ def build_tables(
     volumes = volumes[~volumes.set_index(KEY).index.isin([(p.centre, p.patient) for p in index_problems])]
     seen = {key for t in reads.values() for r in t.values() for key in zip(r.frame["centre"], r.frame["patient"])}
     volumes = volumes if series_index else None
-    analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, mcid_threshold, schemas,
-                                         the_study.age_bands)
+    analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, schemas, the_study)
     coverage.check(reads, centres, analysis, log + unmatched, min_patients, images=volumes is not None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     analysis.to_parquet(out / "analysis.parquet", index=False)
-    gradings_long(tables).to_parquet(out / "gradings_long.parquet", index=False)
+    gradings_long(tables, the_study).to_parquet(out / "gradings_long.parquet", index=False)
     reads_long.to_parquet(out / "reads_long.parquet", index=False)
     exclusions.write(log + unmatched, out / "exclusions.csv")
     flow(reads, tables, volumes, analysis, centres).to_csv(out / "flow.csv", index=False)
@@ -195,10 +194,11 @@ def valid_tables(reads: dict[str, dict[str, Read]], problems: list[Problem],
 
 def analysis_table(
     tables: dict[str, pd.DataFrame], volumes: pd.DataFrame | None, centres: dict, seen: set,
-    radiomics: str | Path | None, threshold: float, schemas: Tables, bands: tuple,
+    radiomics: str | Path | None, schemas: Tables, study: studies.Study,
 ) -> tuple[pd.DataFrame, list[Exclusion]]:
-    """One row per analysed patient, and the exclusion lines of patients missing from one side."""
-    scores = derived.patient_scores(derived.level_scores(tables["levels"], tables["endplates"]))
+    """One row per analysed patient (clinical row and derived variables), and the exclusion lines of patients
+    missing from one side."""
+    scores = derived.patient_scores(gradings_long(tables, study), study)
     merged = tables["clinical"].merge(scores, on=KEY, how="outer", validate="one_to_one", indicator="mri")
     unmatched = [
         Exclusion(c, p, "patient", STAGE, "valid clinical row but no valid MRI gradings" if side == "left_only"
@@ -212,10 +212,7 @@ def analysis_table(
     else:
         analysis, lines = require_images(analysis, volumes, centres, seen)
         unmatched += lines
-    analysis = analysis.assign(
-        age_decade=derived.age_decade(analysis["age"], bands),
-        mcid=derived.mcid(analysis["nprs_back_before"], analysis["nprs_back_after"], threshold),
-    )
+    analysis = derived.patient_derived(analysis, study)
     if radiomics is not None:
         features = pd.read_parquet(radiomics).set_index(KEY).add_prefix("radiomics_").reset_index()
         analysis = analysis.merge(features, on=KEY, how="left", validate="one_to_one")
@@ -241,22 +238,23 @@ def require_images(
     return imaged[keep].drop(columns="img"), lines
 
 
-def gradings_long(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def gradings_long(tables: dict[str, pd.DataFrame], study: studies.Study) -> pd.DataFrame:
     """One row per patient and level: disc grades, per-level derived scores and both endplates' grades
     (modic_upper, tep_lower, ...), the detail behind prevalence by level and per-endplate denominators."""
-    scores = derived.level_scores(tables["levels"], tables["endplates"])
-    levels = tables["levels"].merge(scores.drop(columns="pfirrmann"), on=KEY + ["level"], validate="one_to_one")
+    scores = derived.level_scores(tables["levels"], tables["endplates"], study)
+    levels = tables["levels"].merge(scores, on=KEY + ["level"], validate="one_to_one")
     endplates = tables["endplates"].pivot(index=KEY + ["level"], columns="endplate",
-                                          values=["modic", "tep", "endplate_defect"])
+                                          values=[v.name for v in study.per("endplate")])
     endplates.columns = [f"{grade}_{endplate}" for grade, endplate in endplates.columns]
     return levels.merge(endplates.reset_index(), on=KEY + ["level"], how="left", validate="one_to_one")
 
 
-def all_reads(tables: dict[str, pd.DataFrame], second: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
+def all_reads(tables: dict[str, pd.DataFrame], second: dict[str, dict[str, pd.DataFrame]],
+              study: studies.Study) -> pd.DataFrame:
     """Every read of the gradings as gradings_long rows with a `read` column: reader1 (the first reader's
     valid gradings), then each other read a centre sends (reader2, repeat, consensus)."""
-    frames = [gradings_long(tables).assign(read="reader1")]
-    frames += [gradings_long(t).assign(read=read) for read, t in second.items() if len(t["levels"])]
+    frames = [gradings_long(tables, study).assign(read="reader1")]
+    frames += [gradings_long(t, study).assign(read=read) for read, t in second.items() if len(t["levels"])]
     out = pd.concat(frames, ignore_index=True)
     return out[KEY + ["read"] + [c for c in out if c not in KEY + ["read"]]]
 

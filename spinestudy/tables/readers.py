@@ -14,7 +14,7 @@ Mapping of one file (config `centres.<id>.clinical` or `centres.<id>.gradings`; 
                other text is missing (no "NA", "n/a", "null" by default): in a number column it is an error
   columns      {canonical column: the file's column, or null when not collected}; every canonical
                column of the table must be listed, and required ones cannot be null
-  endplates    gradings only: {upper: {modic, tep, endplate_defect: column or null}, lower: {...}}
+  endplates    gradings only: {upper: {modic, tep, endplate_change: column or null}, lower: {...}}
   codes        {canonical variable: {file's code: canonical value}}; any other value is an error
   exclude      {canonical variable: {file's code: reason}}; such rows go to the exclusion log
   review       written by `spinestudy onboard`: {entry: {status, score}}; an entry of status `check` stops the run

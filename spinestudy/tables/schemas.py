@@ -18,7 +18,7 @@ import pandera.pandas as pa
 from pandera.typing.pandas import Series
 
 from spinestudy.anatomy import ENDPLATES, LEVELS, SEQUENCES
-from spinestudy.study import Study, Variable
+from spinestudy.study import Derived, Study, Variable
 
 KEY = ["centre", "patient"]
 PSEUDONYM = r"^p[0-9a-f]{12}$"
@@ -47,6 +47,10 @@ class Patient(pa.DataFrameModel):
 
 
 FRAME = {"coerce": True, "strict": True}  # every table: types coerced, no column the schema lacks
+EXTRA = {  # the analysis table's columns besides the clinical row and the derived variables
+    "n_volumes": pa.Column(Int(), pa.Check.ge(0), nullable=True),  # usable MRI volumes
+    r"^radiomics_.+": pa.Column(float, nullable=True, required=False, regex=True),  # optional radiomics summaries
+}
 
 
 def column(variable: Variable) -> pa.Column:
@@ -116,11 +120,17 @@ def tables(study: Study) -> Tables:
     endplate = {"endplate": pa.Column(str, pa.Check.isin(ENDPLATES))}
     endplates = pa.DataFrameSchema(key | level | endplate | variables["endplate"], name="EndplateGradings",
                                    unique=KEY + ["level", "endplate"], **FRAME)
-    derived = Derived.to_schema()
-    bands = {"age_decade": pa.Column(str, pa.Check.isin(study.age_band_labels), nullable=True)}
-    analysis = pa.DataFrameSchema(clinical.columns | bands | derived.columns, checks + derived.checks,
-                                  name="Analysis", unique=KEY, **FRAME)
+    derived = {d.name: derived_column(d, study) for d in study.derived_per("patient")}
+    analysis = pa.DataFrameSchema(clinical.columns | derived | EXTRA, checks, name="Analysis", unique=KEY, **FRAME)
     return Tables(clinical, levels, endplates, analysis)
+
+
+def derived_column(d: Derived, study: Study) -> pa.Column:
+    """The analysis table's column of a derived variable: its kind's dtype, within its bounds."""
+    if d.kind == "band":
+        return pa.Column(str, pa.Check.isin(study.age_band_labels), nullable=True)
+    checks = [pa.Check.ge(d.bounds[0]), pa.Check.le(d.bounds[1])] if d.bounds and d.kind != "binary" else []
+    return pa.Column(DTYPES[d.kind], checks, nullable=True)
 
 
 def after_needs_before(pairs: list) -> pa.Check:
@@ -172,31 +182,6 @@ class SeriesIndex(Patient):
 
     class Config:
         ordered = True
-
-
-class Derived(pa.DataFrameModel):
-    """The analysis table's columns beyond the clinical row: derived variables (see derived.DEFINITIONS),
-    the number of usable MRI volumes and optional radiomics summaries (columns radiomics_*)."""
-
-    mcid: Series[Bool] = pa.Field(nullable=True)
-    pfirrmann_sum: Series[Int] = grade(5, 25)
-    pfirrmann_ge4_n: Series[Int] = grade(0, 5)
-    modic_any_n: Series[Int] = grade(0, 5)
-    modic_type1_n: Series[Int] = grade(0, 5)
-    modic_type2_n: Series[Int] = grade(0, 5)
-    modic_type3_n: Series[Int] = grade(0, 5)
-    tep_total: Series[Int] = grade(10, 60)
-    endplate_defect_n: Series[Int] = grade(0, 5)
-    jarosz_score: Series[Int] = grade(0, 30)
-    height_reduction_n: Series[Int] = grade(0, 5)
-    osteophytes_n: Series[Int] = grade(0, 5)
-    n_findings: Series[Int] = grade(0, 5)
-    n_volumes: Series[Int] = pa.Field(ge=0, nullable=True)
-    radiomics: Series[float] = pa.Field(alias=r"^radiomics_.+", regex=True, nullable=True, required=False)
-
-    @pa.dataframe_check(name="mcid exactly where nprs_back_before and nprs_back_after both exist")
-    def mcid_needs_both(cls, df: pd.DataFrame) -> pd.Series:
-        return df["mcid"].notna() == (df["nprs_back_before"].notna() & df["nprs_back_after"].notna())
 
 
 def _schema(model) -> pa.DataFrameSchema:

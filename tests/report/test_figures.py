@@ -48,7 +48,7 @@ def synthetic_inputs(root) -> dict:
     csv("flow", pd.DataFrame({"centre": ["A", "B", "all"], "received": [12, 10, 22], "valid_clinical": [11, 10, 21],
                               "valid_mri": [11, 9, 20], "with_images": [11, pd.NA, 11], "analysed": [11, 9, 20],
                               "questionnaires_before": [8, 6, 14], "questionnaires_after": [5, 4, 9]}))
-    grid = pd.MultiIndex.from_product([list(figures.PREVALENCE_PANELS), AGE_DECADES, LEVELS],
+    grid = pd.MultiIndex.from_product([["pfirrmann_ge4", "modic_any", "tep_ge6"], AGE_DECADES, LEVELS],
                                       names=["finding", "age_decade", "level"]).to_frame(index=False)
     grid["total"] = rng.integers(0, 9, len(grid))
     grid["n"] = rng.binomial(grid["total"], 0.4)
@@ -72,7 +72,7 @@ def synthetic_inputs(root) -> dict:
     csv("lasso", pd.DataFrame(rows))
     reads(30, seed=3)[0].to_parquet(root / "reads_long.parquet")
     paths |= {"agreement": root / "agreement.csv", "confusion": root / "agreement_confusion.csv"}
-    agreement.write(root / "reads_long.parquet", {"agreement": {"bootstraps": 100}}, paths["agreement"],
+    agreement.write(root / "reads_long.parquet", study.path_of("rudds"), {"agreement": {"bootstraps": 100}}, paths["agreement"],
                     paths["confusion"])
     paths |= radiomics_stats_inputs(root, rng)
     paths["study"] = study.path_of("rudds")  # the forest plot's outcome headings

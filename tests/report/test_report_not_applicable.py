@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from radiomics_cohort import tables_only_outputs
-from spinestudy import applicable
+from spinestudy import applicable, study
 from spinestudy.radiomics.extract import merge
 from spinestudy.report import manuscript_tables
 from spinestudy.report import study as report
@@ -25,7 +25,7 @@ def inputs(tmp_path_factory, config) -> dict:
     out = tables_only_outputs(root, config["radiomics_stats"])
     first = reads(30, seed=3)[0].query("read == 'reader1'")  # one read: no second reader, no repeat
     first.to_parquet(root / "reads_long.parquet")
-    agreement.write(root / "reads_long.parquet", {}, root / "agreement.csv", root / "agreement_confusion.csv")
+    agreement.write(root / "reads_long.parquet", study.path_of("rudds"), {}, root / "agreement.csv", root / "agreement_confusion.csv")
     merge([], root / "diagnostics.parquet")  # no ROI extracted
     return {name: out[name] for name in RADIOMICS_TABLES} | {
         "features": out["lesion_features"], "gradings": out["gradings_long"],

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
+from spinestudy import study
 from spinestudy.stats import agreement
 from stats_cohort import reads
 
@@ -136,7 +137,7 @@ def test_patient_bootstrap_keeps_a_patients_units_together():
 def planted():
     """The RuDDS-sized demo cohort (912 patients) read again by a second reader and by the first."""
     frame, truth = reads(912, seed=20241121)
-    return agreement.table(frame, CFG), agreement.confusion_tables(frame), truth
+    return agreement.table(frame, CFG, study.load("rudds")), agreement.confusion_tables(frame, agreement.scales(study.load("rudds"))), truth
 
 
 def test_planted_agreement_is_recovered(planted):
@@ -175,7 +176,7 @@ def test_without_second_reads_the_outputs_say_so(tmp_path):
     frame, _ = reads(5, seed=1)
     path = tmp_path / "reads_long.parquet"
     frame[frame["read"] == "reader1"].to_parquet(path)
-    agreement.write(path, {}, tmp_path / "agreement.csv", tmp_path / "confusion.csv")
+    agreement.write(path, study.path_of("rudds"), {}, tmp_path / "agreement.csv", tmp_path / "confusion.csv")
     out = pd.read_csv(tmp_path / "agreement.csv")
     assert out["note"].tolist() == [agreement.NO_READS] and list(out.columns) == agreement.COLUMNS
     assert pd.read_csv(tmp_path / "confusion.csv").empty

@@ -36,7 +36,7 @@ def test_longitudinal_strata_and_notes():
 def test_the_study_files_measure_and_adjustment_match_statsmodels_formulas(tmp_path):
     """Leg pain instead of back pain, adjusted for age and BMI: the longitudinal row equals the formula fit."""
     data = yaml.safe_load(RUDDS.path.read_text())
-    data["analyses"]["associations"] = {"measure": "nprs_leg", "adjust": ["age", "bmi"]}
+    data["analyses"]["associations"] = {"measure": "nprs_leg", "adjust": ["age", "bmi"], "findings": "n_findings"}
     (tmp_path / "leg.yaml").write_text(yaml.safe_dump(data))
     analysis, _, _ = cohort(600, seed=3)
     out = associations.table(analysis, {}, study.load(tmp_path / "leg.yaml"))

@@ -11,4 +11,4 @@ def test_cohort_has_the_tables_stage_shape():
     analysis, long, _ = cohort(60, seed=3)
     RUDDS.analysis.validate(analysis)
     assert len(analysis) == 60 and len(long) == 300
-    assert {"pfirrmann_ge4", "modic_any", "tep", "modic_upper", "tep_lower"} <= set(long.columns)
+    assert {"pfirrmann_ge4", "modic_any", "tep_score", "modic_upper", "tep_lower"} <= set(long.columns)

@@ -58,7 +58,7 @@ def test_round_trip_equals_canonical_frames(cohort, centre):
         plate = got_endplates.xs(endplate, level="endplate")
         assert plate["modic"].tolist() == wide[f"modic_{endplate}"].tolist()
         assert plate["tep"].tolist() == wide[f"tep_{endplate}"].tolist()
-    assert got_levels["modic_disc"].isna().all() and got_endplates["endplate_defect"].isna().all()
+    assert got_levels["modic_disc"].isna().all() and got_endplates["endplate_change"].isna().all()
 
 
 def test_raw_ids_do_not_survive_validation(cohort):
@@ -282,7 +282,7 @@ def test_demo_mapping_lists_every_canonical_column(cohort):
     spec = cohort[3]["C"]["gradings"]
     assert list(spec["columns"]) == ["patient_id", "level", *RUDDS.level_columns[1:]]
     assert spec["endplates"]["upper"] == {"modic": "modic_cranial", "tep": "endplate_defect_cranial",
-                                          "endplate_defect": None}
+                                          "endplate_change": None}
     assert spec["codes"]["level"] == {lv.replace("-", ""): lv for lv in LEVELS}
 
 

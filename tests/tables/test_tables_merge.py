@@ -224,7 +224,7 @@ def test_spider_counts_equal_the_file(shared_data, tmp_path, monkeypatch):
     assert levels.modic_disc.value_counts().to_dict() == lumbar.Modic.value_counts().to_dict()
     assert levels.pfirrmann.value_counts().to_dict() == lumbar["Pfirrman grade"].value_counts().to_dict()
     for endplate, column in (("upper", "UP endplate"), ("lower", "LOW endplate")):
-        assert levels[f"endplate_defect_{endplate}"].sum() == lumbar[column].sum()
+        assert levels[f"endplate_change_{endplate}"].sum() == lumbar[column].sum()
     for column in ("disc_narrowing", "disc_bulging", "disc_herniation", "spondylolisthesis"):
         source = {"disc_narrowing": "Disc narrowing", "disc_bulging": "Disc bulging",
                   "disc_herniation": "Disc herniation", "spondylolisthesis": "Spondylolisthesis"}[column]

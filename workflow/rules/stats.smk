@@ -38,6 +38,7 @@ for module, filename in STATS.items():
 rule stats_agreement:
     input:
         reads="results/tables/reads_long.parquet",
+        study=STUDY.path,  # the patient scores' derived variables
     output:
         out="results/stats/agreement.csv",
         confusion="results/stats/agreement_confusion.csv",

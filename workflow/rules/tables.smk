@@ -27,7 +27,6 @@ rule tables:
         centres=config["centres"],
         digests=table_digests,
         on_invalid=config["tables"]["on_invalid"],
-        mcid_threshold=config["tables"]["mcid_threshold"],
         study_window=config["tables"]["study_window"],
         min_patients=config["tables"]["min_patients"],
         resolution=config["tables"].get("reader_resolution", "first"),
