@@ -65,9 +65,11 @@ def figure_flow(flow: str | Path, out_html: str | Path | None = None) -> go.Figu
                     fig.add_annotation(x=x + 0.05, y=-y + 0.5, text=f"excluded: {lost}", **side)
         images = f"With usable MRI volumes<br><b>n = {_count(row['with_images'])}</b>"
         fig.add_annotation(x=x, y=-4.1, text=images, **(box | dict(bordercolor=style.GREY)))
-        questionnaires = (f"Questionnaires<br>before: <b>{_count(row['questionnaires_before'])}</b>, "
-                          f"after: <b>{_count(row['questionnaires_after'])}</b>")
-        fig.add_annotation(x=x, y=-5.1, text=questionnaires, **(box | dict(bordercolor=style.GREY)))
+        times = [c for c in row if c.startswith("questionnaires_")]  # one per time point of the study
+        if times:
+            questionnaires = "Questionnaires<br>" + ", ".join(
+                f"{c.removeprefix('questionnaires_')}: <b>{_count(row[c])}</b>" for c in times)
+            fig.add_annotation(x=x, y=-5.1, text=questionnaires, **(box | dict(bordercolor=style.GREY)))
     return finish(fig, out_html)
 
 

@@ -28,8 +28,6 @@ from spinestudy.tables.schemas import KEY, SeriesIndex, Tables, dtypes, failures
 from spinestudy.tables.schemas import tables as study_tables
 
 ON_INVALID = ("stop", "quarantine")
-BEFORE = ["nprs_back_before", "nprs_leg_before", "odi_before", "dn4_before"]
-AFTER = ["nprs_back_after", "nprs_leg_after"]
 SECOND_READS = ("reader2", "repeat", "consensus")  # config centres.<id>.gradings_<read>
 RESOLUTIONS = {
     "first": "the first reader's grade is analysed; the second reader's serves the agreement statistics only",
@@ -38,8 +36,7 @@ RESOLUTIONS = {
     "consensus": "a patient the readers disagree on is analysed with the consensus read's grades",
 }
 GRADE_KEYS = {"levels": KEY + ["level"], "endplates": KEY + ["level", "endplate"]}
-FLOW = ["received", "valid_clinical", "valid_mri", "with_images", "analysed", "questionnaires_before",
-        "questionnaires_after"]
+FLOW = ["received", "valid_clinical", "valid_mri", "with_images", "analysed"]  # then questionnaires_<time point>
 
 
 def build_tables(
@@ -89,7 +86,7 @@ def build_tables(
     gradings_long(tables, the_study).to_parquet(out / "gradings_long.parquet", index=False)
     reads_long.to_parquet(out / "reads_long.parquet", index=False)
     exclusions.write(log + unmatched, out / "exclusions.csv")
-    flow(reads, tables, volumes, analysis, centres).to_csv(out / "flow.csv", index=False)
+    flow(reads, tables, volumes, analysis, centres, the_study).to_csv(out / "flow.csv", index=False)
     missingness(analysis, the_study).to_csv(out / "missingness.csv", index=False)
     if lookup is not None:
         Path(lookup).parent.mkdir(parents=True, exist_ok=True)
@@ -296,14 +293,17 @@ def resolve(
 
 
 def flow(
-    reads: dict, tables: dict, volumes: pd.DataFrame | None, analysis: pd.DataFrame, centres: dict
+    reads: dict, tables: dict, volumes: pd.DataFrame | None, analysis: pd.DataFrame, centres: dict,
+    study: studies.Study,
 ) -> pd.DataFrame:
     """Per centre (and 'all'), patients at each stage: the numbers behind a CONSORT-style flow figure.
 
     received: distinct patient ids in any table the centre sent; valid_clinical / valid_mri: patients
     with a valid clinical row / valid gradings; with_images: usable volumes in the series index (empty
     without one, or for a centre without `dicom` or `images`); analysed: rows of the analysis table, of whom
-    questionnaires_before / _after: any before / after score present."""
+    questionnaires_<time point> (each of the study's time points): any variable of that time point present."""
+    at = {t: [v.name for v in study.per("patient") if v.time_point == t] for t in study.time_points}
+    stages = FLOW + [f"questionnaires_{t}" for t in at]
     def count(frame: pd.DataFrame, centre: str) -> int:
         return int(frame.loc[frame["centre"] == centre, "patient"].nunique())
 
@@ -319,12 +319,11 @@ def flow(
             "with_images": (count(volumes, centre) if volumes is not None and {"dicom", "images"} & set(centres[centre])
                             else pd.NA),
             "analysed": len(analysed),
-            "questionnaires_before": int(analysed[BEFORE].notna().any(axis=1).sum()),
-            "questionnaires_after": int(analysed[AFTER].notna().any(axis=1).sum()),
+            **{f"questionnaires_{t}": int(analysed[names].notna().any(axis=1).sum()) for t, names in at.items()},
         })
-    table = pd.DataFrame(rows, columns=["centre"] + FLOW).astype({c: "Int64" for c in FLOW})
-    total = table[FLOW].sum(min_count=1).to_frame().T.assign(centre="all")
-    return pd.concat([table, total], ignore_index=True)[["centre"] + FLOW]
+    table = pd.DataFrame(rows, columns=["centre"] + stages).astype({c: "Int64" for c in stages})
+    total = table[stages].sum(min_count=1).to_frame().T.assign(centre="all")
+    return pd.concat([table, total], ignore_index=True)[["centre"] + stages]
 
 
 def missingness(analysis: pd.DataFrame, study: studies.Study) -> pd.DataFrame:
