@@ -89,6 +89,7 @@ class Study:
     reference: str = ""
     analyses: dict = field(default_factory=dict)
     derived: dict[str, Derived] = field(default_factory=dict)
+    captions: dict[str, str] = field(default_factory=dict)  # manuscript table -> its caption
 
     @property
     def bands(self) -> Derived | None:
@@ -416,4 +417,4 @@ def build(data: dict, path: Path) -> Study:
             analyses[analysis] = analyses[analysis] | {items: named(analyses[analysis].get(items, []))}
     return Study(data["name"], data["title"], path, scales, variables, tuple(data.get("time_points", ())),
                  data.get("follow_up_needs_baseline", False), data.get("all_levels_graded", False),
-                 data.get("reference", ""), analyses, derived(data)[0])
+                 data.get("reference", ""), analyses, derived(data)[0], data.get("captions", {}))

@@ -50,12 +50,12 @@ class Table:
     footnote: str = ""
 
 
-CAPTIONS = {  # input key -> (file stem / sheet name, caption), in manuscript order
-    "table1": ("table1", "Table 1. General characteristics and MRI findings by leading syndrome"),
-    "posthoc": ("posthoc", "Supplemental Table 1. Pairwise comparisons of the leading-syndrome groups"),
-    "lasso": ("table2", "Table 2. LASSO regression coefficients of baseline parameters on back pain"),
-    "prevalence": ("prevalence", "Supplemental Table 2. Prevalence of severe findings by age decade and level"),
-    "associations": ("associations", "Supplemental Table 3. Associations of MRI findings with back pain (NPRS)"),
+CAPTIONS = {  # input key -> (file stem / sheet name, caption), in manuscript order; a study file's `captions` win
+    "table1": ("table1", "Table 1. General characteristics and MRI findings"),
+    "posthoc": ("posthoc", "Supplemental Table 1. Pairwise comparisons of the Table 1 groups"),
+    "lasso": ("table2", "Table 2. LASSO regression coefficients"),
+    "prevalence": ("prevalence", "Supplemental Table 2. Prevalence of MRI findings by age band and level"),
+    "associations": ("associations", "Supplemental Table 3. Associations of MRI findings with the outcome"),
     "shape_by_modic": ("shape_by_modic", "Supplemental Table 4. Shape features of Modic changes by type"),
     "dunn": ("dunn", "Supplemental Table 5. Dunn's test of the shape features between Modic types"),
     "icc": ("icc", "Supplemental Table 6. Feature reproducibility under segmentation perturbation (ICC)"),
@@ -66,6 +66,12 @@ CAPTIONS = {  # input key -> (file stem / sheet name, caption), in manuscript or
     "mwu_screen": ("mwu_screen", "Supplemental Table 10. Mann-Whitney U screen of the radiomics features"),
     "agreement": ("agreement", "Supplemental Table 11. Inter- and intra-reader agreement of the MRI gradings"),
 }
+
+
+def titled(key: str, config: dict) -> tuple[str, str]:
+    """(file stem, caption) of a manuscript table: the study file's caption (`captions`) or CAPTIONS'."""
+    stem, caption = CAPTIONS[key]
+    return stem, studies.of(config).captions.get(key, caption)
 
 
 # --- cell formats ---------------------------------------------------------------------------------
@@ -126,7 +132,7 @@ def table1(path: Path, config: dict) -> Table:
         ", ".join(f"^{{{m}}} – {TEST_NAMES.get(m, m)}" for m in used) + f"; threshold P-value < {alpha}.",
         *notes])
     frame = pd.DataFrame(rows, columns=["Characteristics and findings", *map(_group_name, groups), "P-value"])
-    return Table(*CAPTIONS["table1"], frame, footnote)
+    return Table(*titled("table1", config), frame, footnote)
 
 
 def posthoc(path: Path, config: dict) -> Table:
@@ -144,7 +150,7 @@ def posthoc(path: Path, config: dict) -> Table:
     })
     footnote = (f"P-values adjusted by the {cfg.get('p_adjust', 'holm')} method; significant: adjusted "
                 f"P-value < {cfg.get('alpha', 0.005)}.")
-    return Table(*CAPTIONS["posthoc"], frame, footnote)
+    return Table(*titled("posthoc", config), frame, footnote)
 
 
 def lasso(path: Path, config: dict) -> Table:
@@ -169,7 +175,7 @@ def lasso(path: Path, config: dict) -> Table:
         "0: shrunk to zero (no effect); –: not estimable.",
         *(f"{where}: {why.removeprefix('not estimable: ')}." for where, why in reasons.items())])
     frame = pd.DataFrame(rows, columns=["Preoperative parameter", *map(_group_name, groups)])
-    return Table(*CAPTIONS["lasso"], frame, footnote)
+    return Table(*titled("lasso", config), frame, footnote)
 
 
 def _coefficient(cell: pd.Series) -> str:
@@ -196,7 +202,7 @@ def prevalence(path: Path, config: dict) -> Table:
     left = left_out(data)
     footnote = (f"% (n/total) of graded discs [{confidence:.0%} Wilson interval, %]; –: no graded disc in this age "
                 "decade and level." + (f" {left[:1].upper() + left[1:]}." if left else ""))
-    return Table(*CAPTIONS["prevalence"], frame, footnote)
+    return Table(*titled("prevalence", config), frame, footnote)
 
 
 def _prevalence_cell(cell: pd.Series) -> str:
@@ -217,7 +223,7 @@ def associations(path: Path, config: dict) -> Table:
         "Note": data["note"].fillna(""),
     })
     footnote = "OLS adjusted for age and sex (longitudinal analyses also for NPRS before); complete cases."
-    return Table(*CAPTIONS["associations"], frame, footnote)
+    return Table(*titled("associations", config), frame, footnote)
 
 
 def _yes(value) -> str:
@@ -246,7 +252,7 @@ def shape_by_modic(path: Path, config: dict) -> Table:
     footnote = " ".join([f"Mean (SD) of the {cfg.get('sequence', 'T2')} {cfg.get('image_type', 'original')} shape "
                          f"features; * Shapiro-Wilk does not reject normality within the type (P ≥ "
                          f"{cfg.get('normality_alpha', 0.05)}); ^{{K}} – Kruskal-Wallis test.", *_notes(data)])
-    return Table(*CAPTIONS["shape_by_modic"], frame, footnote)
+    return Table(*titled("shape_by_modic", config), frame, footnote)
 
 
 def dunn(path: Path, config: dict) -> Table:
@@ -261,7 +267,7 @@ def dunn(path: Path, config: dict) -> Table:
     footnote = " ".join([f"Dunn's test (tie-corrected) for the features with Kruskal-Wallis P < {cfg.get('alpha', 0.05)}"
                          f"; P-values adjusted over the pairs of each feature by the {method} method; significant: "
                          f"adjusted P-value < {cfg.get('alpha', 0.05)}.", *_notes(data)])
-    return Table(*CAPTIONS["dunn"], frame, footnote)
+    return Table(*titled("dunn", config), frame, footnote)
 
 
 def icc(path: Path, config: dict) -> Table:
@@ -281,7 +287,7 @@ def icc(path: Path, config: dict) -> Table:
     footnote = (f"ICC(3,1) (two-way mixed, consistency, single rater) of each feature over the original ROI and its "
                 f"perturbations ({perturbations}, radius {cfg.get('radius', 1)} voxel(s)); {int(data['robust'].sum())} "
                 f"of {len(data)} features robust.")
-    return Table(*CAPTIONS["icc"], frame, footnote)
+    return Table(*titled("icc", config), frame, footnote)
 
 
 def classifier(path: Path, config: dict) -> Table:
@@ -307,7 +313,8 @@ def classifier(path: Path, config: dict) -> Table:
         *(f"Harmonisation, {label.lower()}: {result['harmonisation'][p]}." for p, label in protocols.items()
           if p in result.get("harmonisation", {})),
         *(f"{n}." for n in result.get("notes", []))])
-    return Table(*CAPTIONS["classifier"], pd.DataFrame(rows, columns=["Metric", *protocols.values()]), footnote)
+    frame = pd.DataFrame(rows, columns=["Metric", *protocols.values()])
+    return Table(*titled("classifier", config), frame, footnote)
 
 
 def _estimate(metric: dict | None) -> str:
@@ -327,7 +334,7 @@ def lasso_features(path: Path, config: dict) -> Table:
     alpha = f" (penalty α = {number(data['alpha'].iloc[0], 6)})" if len(data) else ""
     footnote = (f"LASSO{alpha} on standardised features: coefficient per SD of the feature for the indicator of the "
                 "target type (two types: the second; > 0 favours it).")
-    return Table(*CAPTIONS["lasso_features"], frame, footnote)
+    return Table(*titled("lasso_features", config), frame, footnote)
 
 
 def correlations(path: Path, config: dict) -> Table:
@@ -351,7 +358,7 @@ def correlations(path: Path, config: dict) -> Table:
     method = data["p_adjust"].dropna().iloc[0] if len(data) and data["p_adjust"].notna().any() else "–"
     footnote = " ".join([f"ρ: Spearman, r: Pearson correlation (P-value adjusted over all features and outcomes of a "
                          f"method, {method}); one lesion per patient; n: patients with both values.", *_notes(data)])
-    return Table(*CAPTIONS["correlations"], pd.DataFrame(rows, columns=["Feature", *columns]), footnote)
+    return Table(*titled("correlations", config), pd.DataFrame(rows, columns=["Feature", *columns]), footnote)
 
 
 def mwu_screen(path: Path, config: dict) -> Table:
@@ -369,7 +376,7 @@ def mwu_screen(path: Path, config: dict) -> Table:
     footnote = (f"Features with Mann-Whitney U P < {alpha} / features tested (%); untested (constant or missing) "
                 "features are not counted.")
     frame = pd.DataFrame(rows, columns=["Image type", *sequences, "All sequences"])
-    return Table(*CAPTIONS["mwu_screen"], frame, footnote)
+    return Table(*titled("mwu_screen", config), frame, footnote)
 
 
 def _share(part: pd.DataFrame) -> str:
@@ -406,7 +413,7 @@ def agreement(path: Path, config: dict) -> Table:
         "the quadratically weighted kappa (ordinal), Cohen's kappa (nominal; Landis & Koch 1977) or ICC(2,1) "
         f"(Koo & Li 2016). Analysed grades: {RESOLUTIONS[resolution]}.",
         *(f"{n}." for n in notes)] if len(pooled) else ["No agreement to report."])
-    return Table(*CAPTIONS["agreement"], frame, footnote)
+    return Table(*titled("agreement", config), frame, footnote)
 
 
 def _interval(cell: pd.Series) -> str:
@@ -444,7 +451,7 @@ def table(key: str, path: str | Path, config: dict) -> Table:
     """The manuscript table of one input; an input that is not applicable gives its caption and the note."""
     note = applicable.note(output(Path(path)))
     if note:
-        return Table(*CAPTIONS[key], pd.DataFrame({"Note": [note[:1].upper() + note[1:]]}))
+        return Table(*titled(key, config), pd.DataFrame({"Note": [note[:1].upper() + note[1:]]}))
     return TABLES[key](Path(path), config)
 
 

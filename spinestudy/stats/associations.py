@@ -4,9 +4,9 @@ The study file names the outcome, a repeated measure (analyses associations meas
 the adjustment (adjust; RuDDS: age and female sex) and the number of findings (findings: a derived variable of op
 findings). Exposures: each of its findings present anywhere in L1-S1 (its count over the levels > 0, missing
 unless every level is graded), and the number of distinct findings (1, 2, .., top - 1, >= top versus 0, one
-model; RuDDS: 1, 2, 3, 4, >=5). statsmodels OLS: cross-sectionally (the measure at the baseline, all patients), and longitudinally
-at each follow-up (adjusted also for the baseline) separately for patients with and without baseline pain
-(baseline >= settings baseline_pain, default 1). Complete cases; beta, 95% CI, p and n per row.
+model; RuDDS: 1, 2, 3, 4, >=5). statsmodels OLS: cross-sectionally (the measure at the baseline, all patients),
+and longitudinally at each follow-up (adjusted also for the baseline) separately for patients with and without
+baseline pain (baseline >= settings baseline_pain, default 1). Complete cases; beta, 95% CI, p and n per row.
 """
 
 from pathlib import Path

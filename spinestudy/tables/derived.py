@@ -128,10 +128,10 @@ ROW = {"age_bands": age_bands, "add": add, "difference": difference, "percent_ch
 def describe(d: Derived) -> str:
     """A derived variable's definition in words (the methods text)."""
     test = next((f" {sign} {d.spec[key]}" for key, sign in CONDITIONS.items() if key in d.spec), "")
-    of = ", ".join(d.of)
+    of, where = ", ".join(d.of), "at an endplate or the level" if d.per == "level" else "at some level"
     rule = {"age_bands": f"bands of {of} from the limits {d.spec.get('limits')}", "add": " + ".join(d.of),
             "difference": " - ".join(d.of), "percent_change": f"100 x ({d.of[-1]} - {d.of[0]}) / {d.of[0]}",
-            "threshold": f"{of}{test}", "any": f"{of}{test} at any {'endplate or level' if d.per == 'level' else 'level'}",
+            "threshold": f"{of}{test}", "any": f"any of {of}{test} ({where})",
             "sum": f"sum of {of} over the {d.spec.get('over')}s", "count": f"number of {d.spec.get('over')}s with {of}",
             "findings": f"number of findings present among {of}"}[d.op]
     return f"{d.label} ({d.name}): {rule}"

@@ -5,6 +5,7 @@ import zipfile
 
 import pandas as pd
 import pytest
+import yaml
 from openpyxl import load_workbook
 from openpyxl.cell.rich_text import CellRichText
 
@@ -52,6 +53,20 @@ def test_table1_groups_grades_under_a_heading(inputs, config):
     assert "Pfirrmann disc degeneration grades, % (n/total)" in first and "grade 5" in first
     assert table.frame.columns[-1] == "P-value" and "threshold P-value < 0.003" in table.footnote
     assert any(cell.endswith("^{K}") for cell in table.frame["P-value"])
+
+
+def test_captions_are_the_study_files_else_general(inputs, config, tmp_path):
+    """RuDDS's study file names its captions; a study without them gets the general ones; the study schema knows
+    every manuscript table."""
+    assert mt.table1(inputs["table1"], config).title == (
+        "Table 1. General characteristics and MRI findings by leading syndrome")
+    data = yaml.safe_load(study.path_of("rudds").read_text())
+    del data["captions"]
+    (tmp_path / "plain.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    plain = mt.table1(inputs["table1"], config | {"study": str(tmp_path / "plain.yaml")})
+    assert plain.title == "Table 1. General characteristics and MRI findings"
+    schema = yaml.safe_load(study.SCHEMA.read_text())
+    assert schema["properties"]["captions"]["propertyNames"]["enum"] == list(mt.CAPTIONS)
 
 
 def test_table2_marks_not_estimable_and_zero(inputs, config):
