@@ -245,6 +245,8 @@ def derived(data: dict) -> tuple[dict[str, Derived], list[str]]:
             known[name] = (per, kind, bounds)
             found[name] = Derived(name, spec["op"], of, per, kind, spec["label"], spec, bounds)
         pending = [n for n in pending if n not in found and n not in failed]
+    bands = [n for n, (spec, _) in entries.items() if spec["op"] == "age_bands"]
+    problems += [f"derived/{name}: a study has one variable of op age_bands (it is {bands[0]})" for name in bands[1:]]
     return {name: found[name] for name in entries if name in found}, problems
 
 

@@ -82,6 +82,8 @@ def test_rudds_declares_the_variables_the_centre_mappings_use(config):
         (lambda s: s["derived"].update(age={"op": "add", "of": ["bmi", "bmi"], "label": "x"}),
          "derived/age: 'age' is already a variable of the study or a key column"),
         (lambda s: s["derived"]["n_findings"].update(top=6), "derived/n_findings/top: 6 is more than the 5 findings"),
+        (lambda s: s["derived"].update(age_band={"op": "age_bands", "of": "age", "limits": [0, 50], "label": "x"}),
+         "derived/age_band: a study has one variable of op age_bands (it is age_decade)"),
         (lambda s: s["analyses"]["prevalence"].update(findings=["tep_score"]),
          "analyses/prevalence/findings/0: 'tep_score' is not a binary variable per level (study or derived)"),
         (lambda s: s["analyses"]["prevalence"].update(by="age"),
