@@ -270,6 +270,8 @@ class Source:
         header = None if self.names <= set(raw.columns) else self.find_header(raw.head(HEADER_SEARCH).iterrows())
         if header:
             problems.append(self.problem(None, "", None, self.header_message(header[0])))
+        problems += [self.problem(None, entry, "", f"not a variable of the study (it has: {', '.join(names)})")
+                     for entry, names in self.unknown()]  # e.g. a variable of another study, or a typo
         for column, local in self.local.items():
             if column not in listed:
                 problems.append(self.problem(None, column, "", "canonical column not in the mapping "
@@ -281,6 +283,19 @@ class Source:
                                              f"the file has {', '.join(map(repr, raw.columns))}"))
         if problems:
             raise TableError(problems)
+
+    def unknown(self) -> list[tuple[str, list[str]]]:
+        """Mapping entries that name no variable of the study, as written (columns/<name>,
+        endplates/<side>/<name>), each with the names the study has there."""
+        own = [c for c in self.local if c not in self.mapped_endplates()]
+        found = [(f"columns/{c}", own) for c in self.spec["columns"] if c not in self.local]
+        return found + [(f"endplates/{side}/{c}", list(self.tables.endplate_columns))
+                        for side, columns in self.spec.get("endplates", {}).items() for c in columns
+                        if f"{c}_{side}" not in self.local]
+
+    def mapped_endplates(self) -> set[str]:
+        """The canonical names of the endplate grades (<variable>_<endplate>)."""
+        return {f"{c}_{e}" for c in self.tables.endplate_columns for e in ENDPLATES}
 
     def mapped_names(self) -> set[str]:
         """Canonical names the mapping lists (endplate grades as <variable>_<endplate>)."""

@@ -85,6 +85,20 @@ def test_unmapped_canonical_column(cohort):
     ]
 
 
+def test_a_mapped_name_the_study_lacks_is_an_error_naming_it(cohort):
+    """An entry of another study (an earlier config's endplate_defect) or a typo is not silently ignored."""
+    spec = cohort[3]["A"]["gradings"]
+    upper = {("endplate_defect" if k == "endplate_change" else k): v for k, v in spec["endplates"]["upper"].items()}
+    spec = spec | {"columns": spec["columns"] | {"pfirman": None}, "endplates": spec["endplates"] | {"upper": upper}}
+    found = [(column, message) for _, _, _, column, _, message in raised(lambda: table_io.read_gradings("A", spec, KEY))]
+    levels = "patient_id, level, pfirrmann, jarosz_height, osteophytes, modic_disc, disc_narrowing, disc_bulging, "
+    levels += "disc_herniation, "
+    assert ("columns/pfirman", f"not a variable of the study (it has: {levels}spondylolisthesis)") in found
+    assert ("endplates/upper/endplate_defect", "not a variable of the study (it has: modic, tep, endplate_change)") in found
+    assert ("endplate_change_upper", "canonical column not in the mapping (map it to the file's column, or to null if "
+            "not collected)") in found
+
+
 def test_required_column_mapped_to_null(cohort):
     spec = cohort[3]["A"]["clinical"]
     spec = spec | {"columns": spec["columns"] | {"sex": None}}
