@@ -78,12 +78,13 @@ def build_tables(
     volumes = volumes[~volumes.set_index(KEY).index.isin([(p.centre, p.patient) for p in index_problems])]
     seen = {key for t in reads.values() for r in t.values() for key in zip(r.frame["centre"], r.frame["patient"])}
     volumes = volumes if series_index else None
-    analysis, unmatched = analysis_table(tables, volumes, centres, seen, radiomics, schemas, the_study)
+    long = gradings_long(tables, the_study)
+    analysis, unmatched = analysis_table(tables, long, volumes, centres, seen, radiomics, schemas, the_study)
     coverage.check(reads, centres, analysis, log + unmatched, min_patients, images=volumes is not None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     analysis.to_parquet(out / "analysis.parquet", index=False)
-    gradings_long(tables, the_study).to_parquet(out / "gradings_long.parquet", index=False)
+    long.to_parquet(out / "gradings_long.parquet", index=False)
     reads_long.to_parquet(out / "reads_long.parquet", index=False)
     exclusions.write(log + unmatched, out / "exclusions.csv")
     flow(reads, tables, volumes, analysis, centres, the_study).to_csv(out / "flow.csv", index=False)
@@ -190,12 +191,12 @@ def valid_tables(reads: dict[str, dict[str, Read]], problems: list[Problem],
 
 
 def analysis_table(
-    tables: dict[str, pd.DataFrame], volumes: pd.DataFrame | None, centres: dict, seen: set,
+    tables: dict[str, pd.DataFrame], long: pd.DataFrame, volumes: pd.DataFrame | None, centres: dict, seen: set,
     radiomics: str | Path | None, schemas: Tables, study: studies.Study,
 ) -> tuple[pd.DataFrame, list[Exclusion]]:
-    """One row per analysed patient (clinical row and derived variables), and the exclusion lines of patients
-    missing from one side."""
-    scores = derived.patient_scores(gradings_long(tables, study), study)
+    """One row per analysed patient (clinical row and derived variables, the patient scores from `long`, the
+    tables' gradings_long), and the exclusion lines of patients missing from one side."""
+    scores = derived.patient_scores(long, study)
     merged = tables["clinical"].merge(scores, on=KEY, how="outer", validate="one_to_one", indicator="mri")
     unmatched = [
         Exclusion(c, p, "patient", STAGE, "valid clinical row but no valid MRI gradings" if side == "left_only"
