@@ -69,12 +69,7 @@ def compute(d: Derived, frames: dict[str, pd.DataFrame]) -> pd.Series:
 
 def condition(d: Derived, values: pd.Series) -> pd.Series:
     """A source of `any` as flags: its condition (at_least, equals) or, for a binary source, the value."""
-    values = values.astype("Int8") if values.dtype == "boolean" and set(d.spec) & {"at_least", "equals"} else values
-    if "at_least" in d.spec:
-        return (values >= d.spec["at_least"]).astype("boolean")
-    if "equals" in d.spec:
-        return (values == d.spec["equals"]).astype("boolean")
-    return values.astype("boolean")
+    return threshold(d, values) if set(d.spec) & set(CONDITIONS) else values.astype("boolean")
 
 
 def anywhere(flags: pd.Series, by: list[str]) -> pd.Series:
@@ -114,7 +109,8 @@ def percent_change(d: Derived, baseline: pd.Series, later: pd.Series) -> pd.Seri
 
 def threshold(d: Derived, values: pd.Series) -> pd.Series:
     """The value at least / at most / equal to the threshold (nullable boolean, missing where the value is)."""
-    x = values.astype("Float64") if "equals" not in d.spec else values
+    x = values.astype("Int8") if values.dtype == "boolean" else values  # a binary source as 0/1
+    x = x.astype("Float64") if "equals" not in d.spec else x
     hit = (x >= d.spec["at_least"] if "at_least" in d.spec else x <= d.spec["at_most"] if "at_most" in d.spec
            else x == d.spec["equals"])
     return hit.astype("boolean").where(values.notna(), pd.NA)
